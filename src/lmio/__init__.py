@@ -1,0 +1,39 @@
+"""lmio: the I/O layer of large-language-model training and serving.
+
+This module is the public API. Names that need torch (the model, the loader) are imported
+on first use, so `import lmio` stays light.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from lmio._version import __version__
+from lmio.errors import LmioError
+
+if TYPE_CHECKING:
+    from lmio.model import GPT, GPTConfig, evaluate, train
+
+# Public name -> module that defines it, imported on first access.
+_LAZY = {
+    "GPT": "lmio.model",
+    "GPTConfig": "lmio.model",
+    "evaluate": "lmio.model",
+    "train": "lmio.model",
+}
+
+__all__ = ["GPT", "GPTConfig", "LmioError", "__version__", "evaluate", "train"]
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'lmio' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

@@ -1,0 +1,5 @@
+import sys
+
+from lmio.cli import main
+
+sys.exit(main())
