@@ -18,7 +18,7 @@ def format_table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> st
     def line(row: Sequence[str]) -> str:
         parts = [
             cell.rjust(width) if is_num else cell.ljust(width)
-            for cell, width, is_num in zip(row, widths, numeric)
+            for cell, width, is_num in zip(row, widths, numeric, strict=True)
         ]
         return "  ".join(parts).rstrip()
 

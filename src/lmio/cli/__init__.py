@@ -23,6 +23,7 @@ __all__ = ["main"]
 _COMMAND_MODULES = (
     "lmio.cli._quickstart",
     "lmio.cli._model",
+    "lmio.cli._tokenizer",
 )
 
 EXIT_ERROR = 1

@@ -1,3 +1,8 @@
-"""Byte-level BPE tokenizer (training, encoding, HF and tiktoken formats)."""
+"""Byte-level BPE tokenizer: training, encoding, and the HF and tiktoken formats."""
 
-__all__: list[str] = []
+from lmio.tokenizer._padding import pad_batch
+from lmio.tokenizer._patterns import NAMED_PATTERNS
+from lmio.tokenizer._tokenizer import Tokenizer
+from lmio.tokenizer._training import TrainingReport
+
+__all__ = ["NAMED_PATTERNS", "Tokenizer", "TrainingReport", "pad_batch"]

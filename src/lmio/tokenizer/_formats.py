@@ -1,0 +1,104 @@
+"""lmio's own tokenizer file: versioned JSON with a checksum over its content."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import os
+from typing import TYPE_CHECKING, Any
+
+from lmio.errors import FormatError, IntegrityError
+from lmio.store import read_bytes, write_bytes_atomic
+
+if TYPE_CHECKING:
+    from lmio.tokenizer._tokenizer import Tokenizer
+
+__all__ = ["FORMAT", "VERSION", "canonical_body", "load", "save"]
+
+FORMAT = "lmio.tokenizer"
+VERSION = 1
+
+
+def _body(tok: Tokenizer) -> dict[str, Any]:
+    return {
+        "format": FORMAT,
+        "version": VERSION,
+        "name": tok.name,
+        "pattern": {"name": tok.pattern_name, "regex": tok.pattern},
+        "special_tokens": tok.special_tokens,
+        "tokens": [base64.b64encode(token).decode("ascii") for token in tok.tokens],
+        "merges": [list(pair) for pair in tok.merges] if tok.merges is not None else None,
+    }
+
+
+def canonical_body(tok: Tokenizer) -> bytes:
+    """The bytes the checksum covers: every field but the checksum, in a canonical spelling."""
+    return _canonical(_body(tok))
+
+
+def _canonical(body: dict[str, Any]) -> bytes:
+    return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=True).encode()
+
+
+def save(
+    tok: Tokenizer, path: str | os.PathLike[str], *, storage_options: dict[str, Any] | None
+) -> None:
+    body = _body(tok)
+    body["checksum"] = tok.checksum
+    # One top-level field per line; the long arrays stay on one line each.
+    fields = [
+        f"  {json.dumps(key)}: {json.dumps(value, ensure_ascii=False, separators=(',', ':'))}"
+        for key, value in body.items()
+    ]
+    data = ("{\n" + ",\n".join(fields) + "\n}\n").encode("utf-8")
+    write_bytes_atomic(path, data, storage_options=storage_options)
+
+
+def load(path: str | os.PathLike[str], *, storage_options: dict[str, Any] | None) -> Tokenizer:
+    from lmio.tokenizer._tokenizer import Tokenizer
+
+    where = os.fspath(path)
+    raw = read_bytes(path, storage_options=storage_options)
+    try:
+        body = json.loads(raw)
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        raise FormatError(
+            f"{where} is not valid JSON (truncated or not a tokenizer file); "
+            "restore it or train it again with `lmio tokenizer train`"
+        ) from None
+    if not isinstance(body, dict) or body.get("format") != FORMAT:
+        hint = (
+            "it looks like an HF tokenizer.json: use Tokenizer.from_hf"
+            if isinstance(body, dict) and "model" in body
+            else "expected a file written by Tokenizer.save or `lmio tokenizer train`"
+        )
+        raise FormatError(f"{where} is not an lmio tokenizer file; {hint}")
+    version = body.get("version")
+    if version != VERSION:
+        raise FormatError(
+            f"{where} has tokenizer format version {version!r}, but this lmio reads version "
+            f"{VERSION}; open it with the lmio release that wrote it (or a newer one)"
+        )
+    recorded = body.pop("checksum", None)
+    try:
+        tokens = [base64.b64decode(token, validate=True) for token in body["tokens"]]
+        special_tokens = {str(k): int(v) for k, v in body["special_tokens"].items()}
+        pattern = body["pattern"]["regex"]
+        merges = body["merges"]
+        name = str(body["name"])
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise FormatError(f"{where} is missing or has a malformed field ({exc})") from None
+    actual = "sha256:" + hashlib.sha256(_canonical(body)).hexdigest()
+    if recorded != actual:
+        raise IntegrityError(
+            f"{where} does not match its checksum (recorded {recorded}, content {actual}): "
+            "it was changed or damaged after it was written; restore it or train it again"
+        )
+    return Tokenizer(
+        tokens,
+        special_tokens=special_tokens,
+        pattern=pattern,
+        merges=[(int(a), int(b)) for a, b in merges] if merges is not None else None,
+        name=name,
+    )
