@@ -11,6 +11,17 @@ from lmio.tokenizer import Tokenizer
 
 ENGINES = ["native", "reference"]
 
+SAMPLES = [
+    "",
+    "Hello, world! It's 2026; we'll see.\n\n  Indented   text\r\n\ttabs",
+    "def f(x):\n    return x ** 2  # square\n",
+    "中文文本，标点。日本語のテキスト한국어 텍스트",
+    "emoji 👩‍👩‍👧‍👦 and flags 🇫🇷 skin 👍🏽",
+    "RTL: مرحبا بالعالم שלום עולם",
+    "combining: e\u0301 a\u0308 \u0915\u093f",
+    "digits 1234567 ١٢٣ 12.5e-3",
+]
+
 
 def pydoc_texts() -> list[str]:
     from pydoc_data.topics import topics

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 
 import pytest
@@ -15,12 +16,12 @@ from lmio.tokenizer._patterns import GPT2
 
 def test_seed_example_merges_er_first_and_stops_at_vocab_size() -> None:
     # Seed §4.2: "low lower lowest newer wider", with an initial vocabulary of characters.
-    words = "low lower lowest newer wider".split()
+    words = ["low", "lower", "lowest", "newer", "wider"]
     counts = {word.encode(): 1 for word in words}
     # Round one: 'er' (in lower, newer, wider) and 'lo'/'ow' (in low, lower, lowest) tie at 3.
     pair_counts: dict[bytes, int] = {}
     for word in counts:
-        for a, b in zip(word, word[1:], strict=False):
+        for a, b in itertools.pairwise(word):
             pair_counts[bytes([a, b])] = pair_counts.get(bytes([a, b]), 0) + 1
     best = max(pair_counts.values())
     assert pair_counts[b"er"] == best == 3
@@ -71,5 +72,7 @@ def test_reference_training_equals_hf_bpe_trainer(pydoc: list[str], vocab_size: 
 
 def test_min_frequency_stops_training(pydoc: list[str]) -> None:
     counts = _reference.count_words(pydoc, GPT2)
-    merges = _reference.train(counts, byte_order=BYTE_ORDER, target_tokens=100_000, min_frequency=50)
+    merges = _reference.train(
+        counts, byte_order=BYTE_ORDER, target_tokens=100_000, min_frequency=50
+    )
     assert 0 < len(merges) < 5000
