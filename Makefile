@@ -44,7 +44,8 @@ native: $(VENV)/.installed
 	$(PY) setup.py -q build_ext --inplace
 
 bench: $(VENV)/.installed-test
-	@for script in benchmarks/*.py; do echo "== $$script"; $(PY) $$script || exit 1; done
+	$(PIP) install -q -e '.[test,bench]'
+	@for script in benchmarks/[!_]*.py; do echo "== $$script"; $(PY) $$script || exit 1; done
 
 clean:
 	rm -rf build src/*.egg-info src/lmio/tokenizer/*.so .pytest_cache .mypy_cache .ruff_cache
