@@ -1,9 +1,178 @@
-"""`lmio train` and `lmio eval` (filled in by the foundation work)."""
+"""`lmio train` and `lmio eval`: the reference GPT on a token file.
+
+TOKENS is a `.npy` file holding a 1-D integer array of token ids. Later, lmio's Parquet
+datasets and loader replace it; the windows are cut in `lmio.model._windows`, one function each.
+"""
 
 from __future__ import annotations
 
 import argparse
+from typing import Any
+
+from lmio._units import format_count, format_duration
+from lmio.cli._quickstart import positive_int
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    del subparsers
+    train = subparsers.add_parser(
+        "train",
+        help="train the reference GPT on a token file",
+        description="Train a GPT on seeded random windows of a .npy file of token ids and "
+        "save it (model.safetensors + config.json) to --out.",
+    )
+    _add_tokens_argument(train)
+    train.add_argument("--out", required=True, metavar="DIR", help="directory to save the model in")
+    train.add_argument(
+        "--preset", default="tiny", help="model size: tiny, small or base (default: tiny)"
+    )
+    train.add_argument(
+        "--steps", type=positive_int, default=200, help="optimizer steps (default: 200)"
+    )
+    train.add_argument(
+        "--batch-size", type=positive_int, default=16, help="windows per step (default: 16)"
+    )
+    train.add_argument(
+        "--seq-len",
+        type=positive_int,
+        metavar="T",
+        help="tokens per window; also the model's block_size (default: the preset's)",
+    )
+    train.add_argument(
+        "--lr", type=_positive_float, default=1e-3, help="peak learning rate (default: 1e-3)"
+    )
+    train.add_argument(
+        "--weight-decay", type=float, default=0.1, help="AdamW weight decay (default: 0.1)"
+    )
+    train.add_argument(
+        "--warmup-steps", type=int, help="linear warmup steps (default: 5%% of --steps)"
+    )
+    train.add_argument(
+        "--vocab-size",
+        type=positive_int,
+        help="embedding rows (default: the largest token id + 1)",
+    )
+    train.add_argument("--seed", type=int, default=0, help="seed for initialisation and sampling")
+    _add_device_argument(train)
+    train.set_defaults(handler=_train)
+
+    evaluate = subparsers.add_parser(
+        "eval",
+        help="loss and perplexity of a trained GPT on a token file",
+        description="Evaluate a saved GPT on consecutive windows of a .npy file of token ids.",
+    )
+    _add_tokens_argument(evaluate)
+    evaluate.add_argument(
+        "--model", required=True, metavar="DIR", help="directory written by lmio train"
+    )
+    evaluate.add_argument(
+        "--batch-size", type=positive_int, default=16, help="windows per batch (default: 16)"
+    )
+    evaluate.add_argument(
+        "--seq-len",
+        type=positive_int,
+        metavar="T",
+        help="tokens per window (default: the model's block_size)",
+    )
+    evaluate.add_argument("--max-batches", type=positive_int, help="stop after this many batches")
+    _add_device_argument(evaluate)
+    evaluate.set_defaults(handler=_evaluate)
+
+
+def _add_tokens_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("tokens", metavar="TOKENS", help=".npy file of token ids (1-D integers)")
+
+
+def _add_device_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--device", help="torch device, e.g. cpu or cuda (default: cuda if available)"
+    )
+
+
+def _train(args: argparse.Namespace) -> int:
+    import dataclasses
+
+    import torch
+
+    from lmio.model import GPT, GPTConfig, save_model, train
+    from lmio.model._windows import check_vocab, load_token_file, random_windows
+
+    tokens = load_token_file(args.tokens)
+    vocab_size = args.vocab_size or int(tokens.max()) + 1
+    check_vocab(tokens, vocab_size, source=args.tokens)
+    config = GPTConfig.from_preset(args.preset, vocab_size=vocab_size)
+    if args.seq_len is not None:
+        # Positions past the training length would never be trained: size the model to it.
+        config = dataclasses.replace(config, block_size=args.seq_len)
+    windows = random_windows(
+        tokens,
+        batch_size=args.batch_size,
+        seq_len=config.block_size,
+        seed=args.seed,
+        source=args.tokens,
+    )
+    torch.manual_seed(args.seed)
+    model = GPT(config)
+    result = train(
+        model,
+        windows,
+        steps=args.steps,
+        lr=args.lr,
+        weight_decay=args.weight_decay,
+        warmup_steps=args.warmup_steps,
+        device=_device(args.device),
+        progress=_progress(args),
+    )
+    save_model(model, args.out)
+    print(
+        f"trained a {args.preset} GPT ({format_count(model.num_parameters())} parameters) for "
+        f"{result.steps} steps on {format_count(result.tokens)} tokens in "
+        f"{format_duration(result.seconds)} ({format_count(result.tokens_per_second)} tokens/s): "
+        f"loss {result.losses[0]:.4f} -> {result.final_loss:.4f}; saved to {args.out}"
+    )
+    return 0
+
+
+def _evaluate(args: argparse.Namespace) -> int:
+    from lmio.model import evaluate, load_model
+    from lmio.model._windows import check_vocab, load_token_file, sequential_windows
+
+    model = load_model(args.model, device=_device(args.device))
+    tokens = load_token_file(args.tokens)
+    check_vocab(tokens, model.config.vocab_size, source=args.tokens)
+    windows = sequential_windows(
+        tokens,
+        batch_size=args.batch_size,
+        seq_len=args.seq_len or model.config.block_size,
+        source=args.tokens,
+    )
+    result = evaluate(model, windows, max_batches=args.max_batches, progress=_progress(args))
+    print(
+        f"loss {result.loss:.4f}  perplexity {result.perplexity:.2f}  "
+        f"({result.tokens:,} tokens in {result.batches} batches)"
+    )
+    return 0
+
+
+def _device(name: str | None) -> Any:
+    import torch
+
+    from lmio.errors import InvalidArgumentError
+
+    if name is None:
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        return torch.device(name)
+    except RuntimeError as exc:
+        raise InvalidArgumentError(f"unknown --device {name!r}: use cpu, cuda or cuda:N") from exc
+
+
+def _progress(args: argparse.Namespace) -> bool | None:
+    """No bar under --quiet; otherwise only on a terminal."""
+    return False if args.quiet else None
+
+
+def _positive_float(text: str) -> float:
+    value = float(text)
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be > 0, got {text}")
+    return value
