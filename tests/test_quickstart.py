@@ -44,7 +44,8 @@ def test_without_out_dir_nothing_is_kept(monkeypatch: pytest.MonkeyPatch, tmp_pa
     monkeypatch.setattr(tempfile, "tempdir", None)  # re-read TMPDIR
     report = run_quickstart(steps=2, max_bytes=100_000, eval_batches=1)
     assert report.out_dir is None
-    assert list(tmp_path.iterdir()) == []
+    # Only our own directory counts: torch may leave caches of its own in TMPDIR.
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith("lmio-quickstart-")]
 
 
 def test_custom_stage_list_out_of_order_says_so() -> None:
