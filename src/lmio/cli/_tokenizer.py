@@ -8,10 +8,8 @@ from typing import Any
 
 from lmio._units import format_bytes
 
-Subparsers = argparse._SubParsersAction[argparse.ArgumentParser]
 
-
-def register(subparsers: Subparsers) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser(
         "tokenizer", help="train a BPE tokenizer, encode and decode with it, describe it"
     )
