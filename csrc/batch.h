@@ -1,0 +1,25 @@
+/* Batch encoding on native threads: documents (and pieces of very long ones) are handed out
+ * longest first from an atomic counter, each thread appends to its own buffer, and the result is
+ * gathered into one flat uint32 token array with int64 offsets. */
+#ifndef LMIO_BATCH_H
+#define LMIO_BATCH_H
+
+#include "bpe.h"
+
+typedef struct lmio_batch lmio_batch;
+
+/* Encodes texts[0..n) (allowed: per special token, NULL = none) on nthreads threads (<= 1:
+ * inline). On success *out holds the result until lmio_batch_free. */
+int lmio_encode_batch(const lmio_encoder *e, const uint8_t *const *texts, const size_t *lens,
+                      size_t n, const uint8_t *allowed, int nthreads, lmio_batch **out);
+
+/* Number of tokens in all documents. */
+size_t lmio_batch_total(const lmio_batch *b);
+
+/* Writes the tokens (lmio_batch_total of them) and n + 1 offsets (offsets[i] .. offsets[i+1] are
+ * document i's tokens). */
+void lmio_batch_copy(const lmio_batch *b, uint32_t *tokens, int64_t *offsets);
+
+void lmio_batch_free(lmio_batch *b);
+
+#endif
