@@ -13,17 +13,29 @@ from lmio._version import __version__
 from lmio.errors import LmioError
 
 if TYPE_CHECKING:
+    from lmio.loader import Mixture, TokenLoader
     from lmio.model import GPT, GPTConfig, evaluate, train
 
 # Public name -> module that defines it, imported on first access.
 _LAZY = {
     "GPT": "lmio.model",
     "GPTConfig": "lmio.model",
+    "Mixture": "lmio.loader",
+    "TokenLoader": "lmio.loader",
     "evaluate": "lmio.model",
     "train": "lmio.model",
 }
 
-__all__ = ["GPT", "GPTConfig", "LmioError", "__version__", "evaluate", "train"]
+__all__ = [
+    "GPT",
+    "GPTConfig",
+    "LmioError",
+    "Mixture",
+    "TokenLoader",
+    "__version__",
+    "evaluate",
+    "train",
+]
 
 
 def __getattr__(name: str) -> Any:
