@@ -1,0 +1,209 @@
+"""`open_dataset(url)`: a prepared dataset, read through its manifest."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from lmio.errors import IntegrityError, NotFoundError
+from lmio.store._files import exists, read_bytes, url_join
+from lmio.store._manifest import MANIFEST_NAME, parse_manifest
+from lmio.store._shards import ShardReader, list_to_numpy
+
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
+
+    from lmio.tokenizer import Tokenizer
+
+__all__ = ["Dataset", "ShardInfo", "open_dataset"]
+
+
+@dataclass(frozen=True)
+class ShardInfo:
+    """One shard as the manifest records it."""
+
+    index: int
+    path: str  # relative to the dataset folder
+    url: str
+    rows: int
+    documents: int
+    tokens: int
+    bytes: int
+    checksum: str
+    row_group_rows: tuple[int, ...]
+    row_group_tokens: tuple[int, ...]
+
+
+def open_dataset(
+    url: str | os.PathLike[str], *, storage_options: dict[str, Any] | None = None
+) -> Dataset:
+    """The dataset that `lmio prepare` wrote at `url` (a folder holding `manifest.json`)."""
+    root = os.fspath(url)
+    manifest_url = url_join(root, MANIFEST_NAME)
+    if not exists(manifest_url, storage_options=storage_options):
+        if exists(url_join(root, ".lmio-work"), storage_options=storage_options):
+            raise NotFoundError(
+                f"{root} is an unfinished dataset (no {MANIFEST_NAME} yet); rerun the same "
+                "`lmio prepare` command to finish it"
+            )
+        raise NotFoundError(
+            f"{root} holds no lmio dataset: {manifest_url} does not exist; "
+            "create one with `lmio prepare`"
+        )
+    body = parse_manifest(read_bytes(manifest_url, storage_options=storage_options), manifest_url)
+    return Dataset(root, body, storage_options=storage_options)
+
+
+class Dataset:
+    """A tokenized dataset: its manifest, tokenizer and shards.
+
+    Shard `i`'s row group `j` holds `shards[i].row_group_tokens[j]` tokens; a loader can plan
+    from these counts alone and read row groups with `read_tokens`.
+    """
+
+    def __init__(
+        self, url: str, manifest: dict[str, Any], *, storage_options: dict[str, Any] | None = None
+    ) -> None:
+        self.url = url
+        self._manifest = manifest
+        self._storage_options = storage_options
+        self.shards: tuple[ShardInfo, ...] = tuple(
+            ShardInfo(
+                index=i,
+                path=s["path"],
+                url=url_join(url, *s["path"].split("/")),
+                rows=int(s["rows"]),
+                documents=int(s["documents"]),
+                tokens=int(s["tokens"]),
+                bytes=int(s["bytes"]),
+                checksum=str(s["checksum"]),
+                row_group_rows=tuple(int(n) for n in s["row_group_rows"]),
+                row_group_tokens=tuple(int(n) for n in s["row_group_tokens"]),
+            )
+            for i, s in enumerate(manifest["shards"])
+        )
+
+    @property
+    def manifest(self) -> dict[str, Any]:
+        """The parsed manifest (a copy)."""
+        import copy
+
+        return copy.deepcopy(self._manifest)
+
+    @property
+    def version(self) -> int:
+        return int(self._manifest["version"])
+
+    @property
+    def token_type(self) -> str:
+        """`uint16` or `uint32`: the type of the `tokens` values."""
+        return str(self._manifest["token_type"])
+
+    @property
+    def tokenizer_checksum(self) -> str:
+        return str(self._manifest["tokenizer"]["checksum"])
+
+    @property
+    def tokenizer_url(self) -> str:
+        return url_join(self.url, *self._manifest["tokenizer"]["path"].split("/"))
+
+    @property
+    def eos_id(self) -> int | None:
+        """The id appended after each document, or None when none was."""
+        value = self._manifest["tokenizer"].get("eos_id")
+        return None if value is None else int(value)
+
+    @property
+    def settings(self) -> dict[str, Any]:
+        return dict(self._manifest.get("settings", {}))
+
+    @property
+    def num_documents(self) -> int:
+        return sum(s.documents for s in self.shards)
+
+    @property
+    def num_rows(self) -> int:
+        return sum(s.rows for s in self.shards)
+
+    @property
+    def num_tokens(self) -> int:
+        return sum(s.tokens for s in self.shards)
+
+    @property
+    def num_bytes(self) -> int:
+        """Bytes of the shard files."""
+        return sum(s.bytes for s in self.shards)
+
+    def tokenizer(self) -> Tokenizer:
+        """The tokenizer stored beside the shards, checked against the manifest's checksum."""
+        from lmio.tokenizer import Tokenizer
+
+        tok = Tokenizer.load(self.tokenizer_url, storage_options=self._storage_options)
+        if tok.checksum != self.tokenizer_checksum:
+            raise IntegrityError(
+                f"{self.tokenizer_url} has checksum {tok.checksum} but the manifest records "
+                f"{self.tokenizer_checksum}; the dataset's tokenizer was replaced or damaged"
+            )
+        return tok
+
+    def verify(self) -> None:
+        """Check every shard's sha256 against the manifest; raises `IntegrityError` on the first mismatch."""
+        for shard in self.shards:
+            self.open_shard(shard.index, verify=True).close()
+
+    def open_shard(self, index: int, *, verify: bool = False) -> ShardReader:
+        """Shard `index` open for reading row groups (verified against its checksum first with `verify=True`)."""
+        shard = self.shards[index]
+        if not exists(shard.url, storage_options=self._storage_options):
+            raise NotFoundError(
+                f"shard {shard.path} of {self.url} is missing; the dataset is incomplete "
+                "(restore the file or prepare the dataset again)"
+            )
+        return ShardReader(
+            shard.url,
+            expected_checksum=shard.checksum,
+            verify=verify,
+            storage_options=self._storage_options,
+        )
+
+    def read_tokens(
+        self, shard: int, row_group: int
+    ) -> tuple[npt.NDArray[np.unsignedinteger[Any]], npt.NDArray[np.int64]]:
+        """One row group's tokens: (flat values, offsets), the values not copied from Arrow."""
+        with self.open_shard(shard) as reader:
+            return reader.read_tokens(row_group)
+
+    def iter_documents(self) -> Iterator[npt.NDArray[np.unsignedinteger[Any]]]:
+        """Every document's tokens in dataset order (EOS included when one was appended).
+
+        A document longer than the preparing run's `max_document_chars` spans consecutive
+        rows with the same `doc_id`; this joins them back.
+        """
+        import numpy as np
+
+        pending: list[npt.NDArray[np.unsignedinteger[Any]]] = []
+        pending_id: int | None = None
+        for shard in self.shards:
+            with self.open_shard(shard.index) as reader:
+                for group in range(reader.num_row_groups):
+                    table = reader.read_row_group(group, columns=("tokens", "doc_id"))
+                    values, offsets = list_to_numpy(table.column("tokens"))
+                    doc_ids = table.column("doc_id").to_numpy()
+                    for row in range(table.num_rows):
+                        doc_id = int(doc_ids[row])
+                        if pending and doc_id != pending_id:
+                            yield np.concatenate(pending)
+                            pending = []
+                        pending.append(values[offsets[row] : offsets[row + 1]])
+                        pending_id = doc_id
+        if pending:
+            yield np.concatenate(pending)
+
+    def __repr__(self) -> str:
+        return (
+            f"Dataset({self.url!r}, shards={len(self.shards)}, documents={self.num_documents}, "
+            f"tokens={self.num_tokens})"
+        )

@@ -1,0 +1,264 @@
+"""Token shards: Parquet files written with pinned options, read back row group by row group.
+
+Every option of the writer is spelled out, so the same rows give the same bytes in any
+process, on any executor, with the same pyarrow. The files carry nothing about the run (no
+timestamps, no host names): the footer holds the Arrow schema and pyarrow's `created_by`.
+
+Columns: `tokens` (list of uint16 when the vocabulary fits, else uint32), `doc_id` (uint64),
+`source` (string, dictionary-encoded on disk) and `n_tokens` (uint32).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal
+
+from lmio.errors import FormatError, IntegrityError
+from lmio.store._files import is_local, open_input, open_output_atomic, sha256_file
+
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
+    import pyarrow as pa
+
+__all__ = [
+    "COLUMNS",
+    "WRITER_OPTIONS",
+    "ShardReader",
+    "ShardRecord",
+    "TokenType",
+    "list_to_numpy",
+    "shard_schema",
+    "token_type_for",
+    "write_shard",
+]
+
+TokenType = Literal["uint16", "uint32"]
+
+COLUMNS = ("tokens", "doc_id", "source", "n_tokens")
+
+# Passed to pyarrow.parquet.ParquetWriter as they are; recorded in every manifest.
+WRITER_OPTIONS: dict[str, Any] = {
+    "version": "2.6",
+    "compression": "zstd",
+    "compression_level": 3,
+    "use_dictionary": ["source"],
+    "write_statistics": ["doc_id", "n_tokens"],
+    "data_page_size": 1 << 20,
+    "data_page_version": "1.0",
+    "write_batch_size": 1024,
+    "dictionary_pagesize_limit": 1 << 20,
+    "use_byte_stream_split": False,
+    "use_compliant_nested_type": True,
+    "store_schema": True,
+    "write_page_index": False,
+    "write_page_checksum": False,
+}
+
+
+def token_type_for(vocab_size: int) -> TokenType:
+    """uint16 when every id fits in 16 bits, else uint32."""
+    return "uint16" if vocab_size <= 1 << 16 else "uint32"
+
+
+def shard_schema(token_type: TokenType) -> pa.Schema:
+    import pyarrow as pa
+
+    item = pa.uint16() if token_type == "uint16" else pa.uint32()
+    return pa.schema(
+        [
+            pa.field("tokens", pa.list_(pa.field("item", item, nullable=False)), nullable=False),
+            pa.field("doc_id", pa.uint64(), nullable=False),
+            pa.field("source", pa.string(), nullable=False),
+            pa.field("n_tokens", pa.uint32(), nullable=False),
+        ]
+    )
+
+
+@dataclass(frozen=True)
+class ShardRecord:
+    """What writing a shard produced: the manifest's entry for it, less its path."""
+
+    rows: int
+    tokens: int
+    bytes: int
+    checksum: str
+    row_group_rows: tuple[int, ...]
+    row_group_tokens: tuple[int, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "rows": self.rows,
+            "tokens": self.tokens,
+            "bytes": self.bytes,
+            "checksum": self.checksum,
+            "row_group_rows": list(self.row_group_rows),
+            "row_group_tokens": list(self.row_group_tokens),
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ShardRecord:
+        return cls(
+            rows=int(data["rows"]),
+            tokens=int(data["tokens"]),
+            bytes=int(data["bytes"]),
+            checksum=str(data["checksum"]),
+            row_group_rows=tuple(int(n) for n in data["row_group_rows"]),
+            row_group_tokens=tuple(int(n) for n in data["row_group_tokens"]),
+        )
+
+
+class _HashingWriter:
+    """A write-only stream that hashes and counts what passes through it."""
+
+    def __init__(self, raw: Any) -> None:
+        self._raw = raw
+        self.digest = hashlib.sha256()
+        self.size = 0
+        self.closed = False
+
+    def write(self, data: Any) -> int:
+        view = memoryview(data)
+        self.digest.update(view)
+        self.size += view.nbytes
+        self._raw.write(view)
+        return view.nbytes
+
+    def flush(self) -> None:
+        self._raw.flush()
+
+    def close(self) -> None:  # the owner of `raw` closes it
+        self.closed = True
+
+    def writable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return False
+
+    def tell(self) -> int:
+        return self.size
+
+
+def write_shard(
+    url: str,
+    row_groups: Iterable[pa.Table],
+    *,
+    token_type: TokenType,
+    storage_options: dict[str, Any] | None = None,
+) -> ShardRecord:
+    """Write one table per row group with the pinned options, atomically; return its record.
+
+    Each table must have the shard schema's columns; it is made contiguous first, so the
+    bytes do not depend on how its arrays happened to be chunked.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    schema = shard_schema(token_type)
+    rows: list[int] = []
+    tokens: list[int] = []
+    with open_output_atomic(url, storage_options=storage_options) as raw:
+        sink = _HashingWriter(raw)
+        with pq.ParquetWriter(pa.PythonFile(sink, mode="w"), schema, **WRITER_OPTIONS) as writer:
+            for table in row_groups:
+                group = table.select(list(COLUMNS)).cast(schema).combine_chunks()
+                writer.write_table(group, row_group_size=max(group.num_rows, 1))
+                rows.append(group.num_rows)
+                tokens.append(int(pc.sum(group.column("n_tokens")).as_py() or 0))
+    return ShardRecord(
+        rows=sum(rows),
+        tokens=sum(tokens),
+        bytes=sink.size,
+        checksum="sha256:" + sink.digest.hexdigest(),
+        row_group_rows=tuple(rows),
+        row_group_tokens=tuple(tokens),
+    )
+
+
+def list_to_numpy(
+    column: pa.ChunkedArray | pa.ListArray,
+) -> tuple[npt.NDArray[np.unsignedinteger[Any]], npt.NDArray[np.int64]]:
+    """A list column as (flat values, offsets from 0), the values viewed in place, not copied."""
+    import numpy as np
+    import pyarrow as pa
+
+    array = column
+    if isinstance(column, pa.ChunkedArray):
+        array = column.chunk(0) if column.num_chunks == 1 else column.combine_chunks()
+    offsets = np.asarray(array.offsets, dtype=np.int64)
+    start, stop = int(offsets[0]), int(offsets[-1])
+    values = array.values.to_numpy(zero_copy_only=True)[start:stop]
+    return values, (offsets - start if start else offsets)
+
+
+class ShardReader:
+    """One shard, open for reading row groups; `verify=True` checks `expected_checksum` first."""
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        expected_checksum: str | None = None,
+        verify: bool = False,
+        storage_options: dict[str, Any] | None = None,
+    ) -> None:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        self.url = url
+        if verify:
+            if expected_checksum is None:
+                raise FormatError(f"cannot verify {url}: no checksum was recorded for it")
+            found = sha256_file(url, storage_options=storage_options)
+            if found != expected_checksum:
+                raise IntegrityError(
+                    f"{url} is damaged: its checksum is {found} but {expected_checksum} was "
+                    "recorded when it was written; prepare the dataset again (or restore the file)"
+                )
+        source: Any
+        if is_local(url):
+            path = url[len("file://") :] if url.startswith("file://") else url
+            source = pa.memory_map(os.fspath(path))
+        else:
+            source = open_input(url, storage_options=storage_options)
+        try:
+            self._file = pq.ParquetFile(source)
+        except pa.ArrowInvalid as exc:
+            raise FormatError(f"{url} is not a readable Parquet file: {exc}") from None
+        names = self._file.schema_arrow.names
+        if "tokens" not in names:
+            raise FormatError(f"{url} has no 'tokens' column (columns: {', '.join(names)})")
+
+    @property
+    def num_row_groups(self) -> int:
+        return int(self._file.num_row_groups)
+
+    @property
+    def num_rows(self) -> int:
+        return int(self._file.metadata.num_rows)
+
+    def read_row_group(self, index: int, *, columns: Iterable[str] = COLUMNS) -> pa.Table:
+        return self._file.read_row_group(index, columns=list(columns))
+
+    def read_tokens(
+        self, index: int
+    ) -> tuple[npt.NDArray[np.unsignedinteger[Any]], npt.NDArray[np.int64]]:
+        """Row group `index`'s tokens: (flat values, offsets of len rows + 1), values not copied.
+
+        Row `i` is `values[offsets[i]:offsets[i + 1]]`.
+        """
+        return list_to_numpy(self._file.read_row_group(index, columns=["tokens"]).column(0))
+
+    def close(self) -> None:
+        self._file.close()
+
+    def __enter__(self) -> ShardReader:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
