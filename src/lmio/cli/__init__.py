@@ -24,6 +24,8 @@ _COMMAND_MODULES = (
     "lmio.cli._quickstart",
     "lmio.cli._model",
     "lmio.cli._tokenizer",
+    "lmio.cli._prepare",
+    "lmio.cli._bench",
 )
 
 EXIT_ERROR = 1
