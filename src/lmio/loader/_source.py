@@ -14,8 +14,7 @@ import numpy as np
 from lmio.errors import FormatError, InvalidArgumentError
 
 if TYPE_CHECKING:
-    from lmio.store._dataset import Dataset
-    from lmio.store._shards import ShardReader
+    from lmio.store import Dataset, ShardReader
 
 __all__ = ["Layout", "RowGroupReader", "ShardChecks", "TokenBlock", "open_layout"]
 
@@ -53,7 +52,7 @@ class Layout:
 
 def open_layout(dataset: str | os.PathLike[str] | Dataset) -> Layout:
     """The layout of a dataset given by path or URL, or already opened."""
-    from lmio.store._dataset import Dataset, open_dataset
+    from lmio.store import Dataset, open_dataset
 
     if isinstance(dataset, (str, os.PathLike)):
         dataset = open_dataset(dataset)
