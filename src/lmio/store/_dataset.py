@@ -202,6 +202,24 @@ class Dataset:
         if pending:
             yield np.concatenate(pending)
 
+    def document_lengths(self) -> npt.NDArray[np.int64]:
+        """Tokens per document (EOS included), in dataset order, from the small columns only."""
+        import numpy as np
+
+        counts: list[npt.NDArray[np.int64]] = []
+        ids: list[npt.NDArray[np.uint64]] = []
+        for shard in self.shards:
+            with self.open_shard(shard.index) as reader:
+                for group in range(reader.num_row_groups):
+                    table = reader.read_row_group(group, columns=("n_tokens", "doc_id"))
+                    counts.append(table.column("n_tokens").to_numpy().astype(np.int64))
+                    ids.append(table.column("doc_id").to_numpy())
+        if not counts:
+            return np.zeros(0, dtype=np.int64)
+        n_tokens, doc_ids = np.concatenate(counts), np.concatenate(ids)
+        starts = np.flatnonzero(np.concatenate([[True], doc_ids[1:] != doc_ids[:-1]]))
+        return np.add.reduceat(n_tokens, starts)
+
     def __repr__(self) -> str:
         return (
             f"Dataset({self.url!r}, shards={len(self.shards)}, documents={self.num_documents}, "

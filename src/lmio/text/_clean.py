@@ -1,0 +1,256 @@
+"""Cleaning and normalisation of documents, each step switchable and counted.
+
+The steps, in order:
+
+1. control characters (C0 and C1, except tab, newline and carriage return) are removed;
+2. Unicode normalisation: NFC by default, NFKC as an option, or none;
+3. lowercasing (off by default);
+4. removal of characters outside chosen Unicode general categories (off by default; tab,
+   newline and space always stay);
+5. whitespace: line breaks become `\\n`, spaces and tabs at the ends of lines go, runs of
+   three or more line breaks become two, and the document is stripped.
+
+Then `min_chars` / `max_chars` filters and exact deduplication (a 128-bit BLAKE2b of the
+cleaned text; the first occurrence wins) apply to whole documents; `lmio.prepare` runs them.
+
+Every step works on runs of characters that never cross a letter or digit followed by a
+space, so a long document cleaned in parts cut at such places (`first` / `last` mark the
+ends) gives the same text as cleaned whole. Each step is quick on text that needs no change:
+ASCII skips normalisation, and cheap membership tests guard each regular expression.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, fields
+from typing import Any, Literal
+
+from lmio.errors import InvalidArgumentError
+
+__all__ = ["CleanOptions", "CleanStats", "Cleaner", "clean"]
+
+Normalization = Literal["NFC", "NFKC"]
+
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+_TRAILING = re.compile("[ \t]+(?=\n)")
+_BLANK_RUNS = re.compile("\n{3,}")
+_ALWAYS_KEPT = frozenset("\t\n ")
+_MAJOR_CATEGORIES = {
+    "L": "ultmo",
+    "M": "nce",
+    "N": "dlo",
+    "P": "cdseifo",
+    "S": "mcko",
+    "Z": "slp",
+    "C": "cfson",
+}
+_CATEGORIES = frozenset(_MAJOR_CATEGORIES) | {
+    major + minor for major, minors in _MAJOR_CATEGORIES.items() for minor in minors
+}
+_STEPS = ("nfc", "nfkc", "control", "whitespace", "lowercase", "dedup")
+
+
+@dataclass(frozen=True)
+class CleanOptions:
+    """Which cleaning steps run. The defaults are safe for any text, code included.
+
+    `normalization`: "NFC" (default), "NFKC" or None. `remove_control`: drop control
+    characters. `whitespace`: normalise line breaks, trailing spaces, blank-line runs and
+    the document's ends. `lowercase`: off by default. `keep_categories`: if set, keep only
+    characters whose Unicode general category (e.g. "L", "Nd") is listed. `min_chars` /
+    `max_chars`: drop cleaned documents shorter / longer than this. `dedup`: drop exact
+    duplicates of the cleaned text.
+    """
+
+    normalization: Normalization | None = "NFC"
+    remove_control: bool = True
+    whitespace: bool = True
+    lowercase: bool = False
+    keep_categories: tuple[str, ...] | None = None
+    min_chars: int = 1
+    max_chars: int | None = None
+    dedup: bool = True
+
+    def __post_init__(self) -> None:
+        if self.normalization not in ("NFC", "NFKC", None):
+            raise InvalidArgumentError(
+                f"normalization must be 'NFC', 'NFKC' or None, got {self.normalization!r}"
+            )
+        if self.keep_categories is not None:
+            unknown = [c for c in self.keep_categories if c not in _CATEGORIES]
+            if unknown or not self.keep_categories:
+                raise InvalidArgumentError(
+                    f"keep_categories holds unknown Unicode categories {unknown}; use general "
+                    "categories such as L (letters), N (numbers), P (punctuation), S (symbols), "
+                    "Z (separators) or two-letter ones such as Lu, Nd"
+                )
+            object.__setattr__(self, "keep_categories", tuple(sorted(set(self.keep_categories))))
+        if self.min_chars < 0:
+            raise InvalidArgumentError(f"min_chars must be 0 or more, got {self.min_chars}")
+        if self.max_chars is not None and self.max_chars < max(self.min_chars, 1):
+            raise InvalidArgumentError(
+                f"max_chars={self.max_chars} is below min_chars={self.min_chars}: "
+                "every document would be dropped"
+            )
+
+    @classmethod
+    def none(cls) -> CleanOptions:
+        """No cleaning at all: documents are tokenized as read (empty ones are still dropped)."""
+        return cls(normalization=None, remove_control=False, whitespace=False, dedup=False)
+
+    @classmethod
+    def from_steps(cls, steps: Sequence[str], **filters: Any) -> CleanOptions:
+        """From step names: any of nfc, nfkc, control, whitespace, lowercase, dedup;
+        "default" stands for nfc, control, whitespace, dedup and "none" for no step.
+        `filters` are the other options (min_chars, max_chars, keep_categories)."""
+        chosen: set[str] = set()
+        for step in steps:
+            name = step.strip().lower()
+            if name == "default":
+                chosen |= {"nfc", "control", "whitespace", "dedup"}
+            elif name in _STEPS:
+                chosen.add(name)
+            elif name != "none":
+                raise InvalidArgumentError(
+                    f"unknown cleaning step {step!r}; choose from default, none, "
+                    f"{', '.join(_STEPS)}"
+                )
+        if {"nfc", "nfkc"} <= chosen:
+            raise InvalidArgumentError("choose one Unicode normalisation: nfc or nfkc, not both")
+        return cls(
+            normalization="NFKC" if "nfkc" in chosen else "NFC" if "nfc" in chosen else None,
+            remove_control="control" in chosen,
+            whitespace="whitespace" in chosen,
+            lowercase="lowercase" in chosen,
+            dedup="dedup" in chosen,
+            **filters,
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        if self.keep_categories is not None:
+            data["keep_categories"] = list(self.keep_categories)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> CleanOptions:
+        values = dict(data)
+        if values.get("keep_categories") is not None:
+            values["keep_categories"] = tuple(values["keep_categories"])
+        return cls(**values)
+
+
+@dataclass
+class CleanStats:
+    """What cleaning did: documents changed per step, characters removed, documents dropped."""
+
+    documents: int = 0
+    control_chars: int = 0
+    normalized: int = 0
+    lowercased: int = 0
+    category_chars: int = 0
+    whitespace: int = 0
+    too_short: int = 0
+    too_long: int = 0
+    duplicates: int = 0
+
+    def add(self, other: CleanStats) -> None:
+        for field in fields(self):
+            setattr(self, field.name, getattr(self, field.name) + getattr(other, field.name))
+
+    def to_dict(self) -> dict[str, int]:
+        return {field.name: getattr(self, field.name) for field in fields(self)}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, int]) -> CleanStats:
+        return cls(**{field.name: int(data.get(field.name, 0)) for field in fields(cls)})
+
+
+class Cleaner:
+    """Applies the text steps of `CleanOptions` and counts what they change in `stats`.
+
+    A document is counted once per step even when cleaned in parts: pass `first` / `last`
+    for the parts of a long document.
+    """
+
+    def __init__(self, options: CleanOptions | None = None, stats: CleanStats | None = None):
+        self.options = options if options is not None else CleanOptions()
+        self.stats = stats if stats is not None else CleanStats()
+        self._keep: dict[str, bool] = {}
+        self._changed: set[str] = set()
+
+    def __call__(self, text: str, *, first: bool = True, last: bool = True) -> str:
+        options = self.options
+        changed = self._changed
+        if first:
+            self.stats.documents += 1
+        if options.remove_control and _CONTROL.search(text) is not None:
+            text, removed = _CONTROL.subn("", text)
+            self.stats.control_chars += removed
+        form = options.normalization
+        if form is not None and not text.isascii() and not unicodedata.is_normalized(form, text):
+            normalized = unicodedata.normalize(form, text)
+            if normalized != text:
+                changed.add("normalized")
+            text = normalized
+        if options.lowercase and not text.islower():
+            lowered = text.lower()
+            if lowered != text:
+                changed.add("lowercased")
+            text = lowered
+        if options.keep_categories is not None:
+            text = self._filter_categories(text)
+        if options.whitespace:
+            text = self._whitespace(text, first=first, last=last)
+        if last:
+            for name in changed:
+                setattr(self.stats, name, getattr(self.stats, name) + 1)
+            changed.clear()
+        return text
+
+    def _filter_categories(self, text: str) -> str:
+        keep = self._keep
+        allowed = self.options.keep_categories or ()
+        drop: dict[int, None] = {}
+        for char in set(text):
+            kept = keep.get(char)
+            if kept is None:
+                category = unicodedata.category(char)
+                kept = char in _ALWAYS_KEPT or category in allowed or category[0] in allowed
+                keep[char] = kept
+            if not kept:
+                drop[ord(char)] = None
+        if not drop:
+            return text
+        filtered = text.translate(drop)
+        self.stats.category_chars += len(text) - len(filtered)
+        return filtered
+
+    def _whitespace(self, text: str, *, first: bool, last: bool) -> str:
+        before = text
+        if "\r" in text:
+            text = text.replace("\r\n", "\n").replace("\r", "\n")
+        if " \n" in text or "\t\n" in text:
+            text = _TRAILING.sub("", text)
+        if "\n\n\n" in text:
+            text = _BLANK_RUNS.sub("\n\n", text)
+        if first and last:
+            text = text.strip()
+        elif first:
+            text = text.lstrip()
+        elif last:
+            text = text.rstrip()
+        if text is not before and text != before:
+            self._changed.add("whitespace")
+        return text
+
+
+def clean(text: str, *, options: CleanOptions | None = None) -> str:
+    """`text` after the cleaning steps of `options` (default: NFC, control characters, whitespace).
+
+    >>> clean("  Cafe\\u0301\\x07 menu\\r\\n\\n\\n\\nend  ")
+    'Café menu\\n\\nend'
+    """
+    return Cleaner(options)(text)
