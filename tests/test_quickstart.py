@@ -10,6 +10,7 @@ import pytest
 from lmio.errors import InvalidArgumentError
 from lmio.model import load_model
 from lmio.quickstart import STAGES, run_quickstart
+from lmio.tokenizer import Tokenizer
 
 
 @pytest.mark.slow
@@ -28,7 +29,8 @@ def test_quickstart_command_runs_end_to_end(cli, tmp_path: Path) -> None:
     assert len(summary["train_losses"]) == 30
     assert summary["settings"]["steps"] == 30
     assert {p.name for p in (out / "tokens").iterdir()} == {"train.npy", "eval.npy"}
-    assert load_model(out / "model").config.vocab_size == 256
+    assert load_model(out / "model").config.vocab_size == 4096
+    assert Tokenizer.load(out / "tokenizer.json").vocab_size == 4096
 
     # The artefacts feed the other commands as they are.
     result = cli(

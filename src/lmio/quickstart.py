@@ -7,8 +7,8 @@ runner times each stage and turns it into a row of the summary table, so adding 
 (training a BPE tokenizer, writing Parquet shards, reading them through the loader) is adding
 a function to `STAGES`.
 
-Today the text is encoded at byte level (token id = byte value, vocabulary 256); documents
-are joined with a NUL byte, which never occurs in text, as their end-of-document marker.
+The text is encoded with a BPE tokenizer trained on the training documents; each document
+ends with the `<|endoftext|>` token.
 """
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ from lmio.model import GPT, EvalResult, TrainResult, evaluate, load_model, save_
 from lmio.model._windows import random_windows, sequential_windows
 from lmio.store import write_bytes_atomic
 from lmio.text import embedded_corpus
+from lmio.tokenizer import Tokenizer
 
 __all__ = ["STAGES", "QuickstartReport", "QuickstartState", "StageRow", "run_quickstart"]
 
@@ -43,6 +44,8 @@ logger = logging.getLogger(__name__)
 T = TypeVar("T")
 
 _EVAL_BATCH_SIZE = 32
+_VOCAB_SIZE = 4096
+_EOS = "<|endoftext|>"
 _PROMPT = "def "
 _SAMPLE_TOKENS = 200
 
@@ -80,7 +83,8 @@ class QuickstartState:
     progress: bool | None
     train_docs: list[str] = field(default_factory=list)
     eval_docs: list[str] = field(default_factory=list)
-    # Set by the encoding stage: the vocabulary and how text maps to ids and back.
+    # Set by the tokenizer stage: the vocabulary and how text maps to ids and back.
+    tokenizer: Tokenizer | None = None
     vocab_size: int | None = None
     encode: Callable[[str], np.ndarray] | None = None
     decode: Callable[[Sequence[int]], str] | None = None
@@ -127,21 +131,42 @@ def read_corpus(state: QuickstartState) -> StageOutcome:
     )
 
 
-def encode_bytes(state: QuickstartState) -> StageOutcome:
-    """Byte-level encoding; writes tokens/train.npy and tokens/eval.npy."""
-    state.vocab_size = 256
-    state.encode = lambda text: np.frombuffer(text.encode("utf-8"), dtype=np.uint8)
-    state.decode = lambda ids: bytes(ids).decode("utf-8", errors="replace")
-    encode = state.encode
-    state.train_tokens = _encode_documents(state.train_docs, encode)
-    state.eval_tokens = _encode_documents(state.eval_docs, encode)
+def train_tokenizer(state: QuickstartState) -> StageOutcome:
+    """A byte-level BPE tokenizer learned from the training documents; writes tokenizer.json."""
+    tok = Tokenizer.train(
+        state.train_docs,
+        vocab_size=_VOCAB_SIZE,
+        pattern="gpt4",
+        special_tokens=[_EOS],
+        show_progress=state.progress,
+    )
+    tok.save(state.work_dir / "tokenizer.json")
+    state.tokenizer = tok
+    state.vocab_size = tok.vocab_size
+    state.encode = lambda text: np.asarray(tok.encode_ordinary(text), dtype=np.int64)
+    state.decode = tok.decode
+    size = sum(len(d.encode("utf-8")) for d in state.train_docs)
+    return StageOutcome(
+        f"BPE, {tok.vocab_size} tokens (gpt4 pattern) learned from {format_bytes(size)}",
+        size,
+        "bytes",
+    )
+
+
+def encode_documents(state: QuickstartState) -> StageOutcome:
+    """Every document encoded with an end-of-text token; writes tokens/train.npy, eval.npy."""
+    tok = _need(state.tokenizer, "the tokenizer")
+    state.train_tokens = _encode_documents(tok, state.train_docs)
+    state.eval_tokens = _encode_documents(tok, state.eval_docs)
     for name, tokens in (("train", state.train_tokens), ("eval", state.eval_tokens)):
         write_bytes_atomic(state.work_dir / "tokens" / f"{name}.npy", _npy_bytes(tokens))
+    size = sum(len(d.encode("utf-8")) for d in state.train_docs + state.eval_docs)
     total = len(state.train_tokens) + len(state.eval_tokens)
     return StageOutcome(
-        f"byte level (vocab 256): {format_count(len(state.train_tokens))} train + "
-        f"{format_count(len(state.eval_tokens))} held-out tokens",
-        total,
+        f"{format_count(len(state.train_tokens))} train + "
+        f"{format_count(len(state.eval_tokens))} held-out tokens, "
+        f"{size / max(total, 1):.2f} bytes per token",
+        size,
         "bytes",
     )
 
@@ -217,7 +242,8 @@ def generate_sample(state: QuickstartState) -> StageOutcome:
 
 STAGES: tuple[tuple[str, Stage], ...] = (
     ("corpus", read_corpus),
-    ("encode", encode_bytes),
+    ("tokenizer", train_tokenizer),
+    ("encode", encode_documents),
     ("model", build_model),
     ("train", train_model),
     ("evaluate", evaluate_model),
@@ -370,10 +396,12 @@ def _evaluate(state: QuickstartState) -> EvalResult:
     return evaluate(model, windows, max_batches=state.eval_batches, progress=state.progress)
 
 
-def _encode_documents(documents: list[str], encode: Callable[[str], np.ndarray]) -> np.ndarray:
-    """Every document's ids followed by the end-of-document id 0, in one array."""
-    parts = [encode(doc + "\0") for doc in documents]
-    return np.concatenate(parts) if parts else np.zeros(0, dtype=np.uint8)
+def _encode_documents(tok: Tokenizer, documents: list[str]) -> np.ndarray:
+    """Every document's ids followed by the end-of-text id, in one array."""
+    flat, offsets = tok.encode_batch_to_numpy(documents, disallowed_special=())
+    eos = _need(tok.eos_id, "the end-of-text token")
+    # Insert the EOS id after each document: at every offset but the first.
+    return np.insert(flat.astype(np.int64), offsets[1:], eos)
 
 
 def _npy_bytes(array: np.ndarray) -> bytes:
