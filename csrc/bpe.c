@@ -2,23 +2,49 @@
 
 #include <stdio.h>
 
-/* Pieces up to this many bytes merge with tiktoken's linear scan over a stack array: O(n * m),
+/* Pieces up to this many bytes merge with tiktoken's linear scan over stack arrays: O(n * m),
  * but n is small and the arrays stay in L1. Longer ones use a heap over a linked list:
  * O(n log n), so a megabyte of one letter or digits cannot go quadratic. */
-#define SMALL_PIECE 128
+#define SMALL_PIECE 16
+#define STACK_PIECE 256 /* the heap path's arrays fit on the stack up to this length */
 #define NO_RANK UINT32_MAX
+
+/* Tokens of up to 16 bytes live inline in an open-addressing table: a lookup is one hash and
+ * (usually) one cache line, with no pointer to follow. That is the hot path: most pieces are
+ * whole tokens, and the merge loop looks up the concatenation of two parts, as tiktoken does.
+ * Longer tokens go to a byte-string map. */
+#define INLINE_MAX 16
+
+typedef struct {
+    uint64_t lo, hi; /* the bytes, zero-padded (see inline_key) */
+    uint32_t id;
+    uint32_t len; /* 0: empty slot */
+} vocab_slot;
 
 typedef struct {
     uint32_t id;
     uint32_t index; /* position in listing order */
 } special_id;
 
+/* (left id, right id) -> id of left + right, for every split of every token into two tokens:
+ * the merge loop's lookups hash two ids instead of building a key from bytes. */
+typedef struct {
+    uint64_t key; /* left << 32 | right; PAIR_EMPTY marks a free slot */
+    uint32_t id;
+    uint32_t unused;
+} pair_slot;
+#define PAIR_EMPTY UINT64_MAX
+
 struct lmio_encoder {
     int pattern;
     lmio_scanner scan;
     lmio_arena tokens; /* token i's bytes */
-    lmio_strmap vocab; /* bytes -> id */
-    lmio_u64map pairs; /* (left, right) -> id of left+right */
+    lmio_strmap vocab; /* bytes -> id, all tokens (construction, and tokens > INLINE_MAX) */
+    vocab_slot *inline_tab; /* tokens of up to INLINE_MAX bytes */
+    size_t inline_mask;
+    pair_slot *pairs;
+    size_t pairs_mask;
+    unsigned pairs_shift;
     uint32_t byte_id[256];
     size_t max_token_len;
     lmio_specials special;      /* special token strings, in listing order */
@@ -35,7 +61,8 @@ void lmio_encoder_free(lmio_encoder *e) {
     if (!e) return;
     lmio_arena_free(&e->tokens);
     lmio_strmap_free(&e->vocab);
-    lmio_u64map_free(&e->pairs);
+    free(e->inline_tab);
+    free(e->pairs);
     lmio_specials_free(&e->special);
     free(e->special_ids);
     free(e->special_sorted);
@@ -60,28 +87,123 @@ static void describe(const uint8_t *s, size_t n, char *buf, size_t size) {
     buf[o < size ? o : size - 1] = 0;
 }
 
-static int build_pairs(lmio_encoder *e) {
-    /* every split of every token into two tokens: the merge that makes it */
-    size_t n = e->tokens.n, npairs = 0;
-    int rc = lmio_u64map_init(&e->pairs, n * 2);
-    if (rc) return rc;
-    for (size_t id = 0; id < n; id++) {
+/* The bytes p[0..n), 1 <= n <= 16, as two zero-padded little-endian words, read without
+ * touching memory outside p[0..n). */
+static inline void inline_key(const uint8_t *p, size_t n, uint64_t *lo, uint64_t *hi) {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    if (n >= 8) {
+        *lo = lmio_load64(p);
+        *hi = n > 8 ? lmio_load64(p + n - 8) >> (8 * (16 - n)) : 0;
+    } else if (n >= 4) {
+        *lo = lmio_load32(p) | (lmio_load32(p + n - 4) << (8 * (n - 4)));
+        *hi = 0;
+    } else {
+        *lo = p[0] | ((uint64_t)p[n >> 1] << (8 * (n >> 1))) | ((uint64_t)p[n - 1] << (8 * (n - 1)));
+        *hi = 0;
+    }
+#else
+    uint8_t buf[16] = {0};
+    memcpy(buf, p, n);
+    *lo = *hi = 0;
+    for (int i = 0; i < 8; i++) {
+        *lo |= (uint64_t)buf[i] << (8 * i);
+        *hi |= (uint64_t)buf[8 + i] << (8 * i);
+    }
+#endif
+}
+
+static inline size_t inline_hash(uint64_t lo, uint64_t hi, size_t n) {
+    return (size_t)lmio_mum(lo ^ 0xa0761d6478bd642full, hi ^ 0xe7037ed1a0b428dbull ^ n);
+}
+
+static int build_inline(lmio_encoder *e) {
+    size_t n_short = 0;
+    for (size_t id = 0; id < e->tokens.n; id++)
+        if (e->tokens.offs[id + 1] - e->tokens.offs[id] <= INLINE_MAX) n_short++;
+    size_t cap = 16;
+    while (cap * 3 / 4 < n_short + 1) cap *= 2; /* load <= 3/4 */
+    e->inline_tab = calloc(cap, sizeof(vocab_slot));
+    if (!e->inline_tab) return LMIO_ENOMEM;
+    e->inline_mask = cap - 1;
+    for (size_t id = 0; id < e->tokens.n; id++) {
         size_t len;
         const uint8_t *t = lmio_arena_str(&e->tokens, id, &len);
-        for (size_t k = 1; k < len; k++) {
-            int64_t l = lmio_strmap_get(&e->vocab, &e->tokens, t, k, lmio_hash_bytes(t, k));
-            if (l < 0) continue;
-            int64_t r = lmio_strmap_get(&e->vocab, &e->tokens, t + k, len - k,
-                                        lmio_hash_bytes(t + k, len - k));
-            if (r < 0) continue;
-            if ((rc = lmio_u64map_put(&e->pairs, lmio_pair_key((uint32_t)l, (uint32_t)r),
-                                      (uint32_t)id)))
-                return rc;
-            npairs++;
+        if (len > INLINE_MAX) continue;
+        uint64_t lo, hi;
+        inline_key(t, len, &lo, &hi);
+        size_t i = inline_hash(lo, hi, len) & e->inline_mask;
+        while (e->inline_tab[i].len) i = (i + 1) & e->inline_mask;
+        e->inline_tab[i] = (vocab_slot){lo, hi, (uint32_t)id, (uint32_t)len};
+    }
+    return LMIO_OK;
+}
+
+static inline size_t pair_slot_of(const lmio_encoder *e, uint64_t key) {
+    return (size_t)((key * 0x9E3779B97F4A7C15ull) >> e->pairs_shift);
+}
+
+/* The id of left + right, or NO_RANK when that is not a token. */
+static inline uint32_t pair_rank(const lmio_encoder *e, uint32_t left, uint32_t right) {
+    uint64_t key = lmio_pair_key(left, right);
+    for (size_t i = pair_slot_of(e, key);; i = (i + 1) & e->pairs_mask) {
+        const pair_slot *slot = &e->pairs[i];
+        if (slot->key == key) return slot->id;
+        if (slot->key == PAIR_EMPTY) return NO_RANK;
+    }
+}
+
+static uint32_t vocab_rank(const lmio_encoder *e, const uint8_t *p, size_t n);
+
+static int build_pairs(lmio_encoder *e) {
+    size_t count = 0;
+    for (int pass = 0; pass < 2; pass++) { /* count, then fill */
+        for (size_t id = 0; id < e->tokens.n; id++) {
+            size_t len;
+            const uint8_t *t = lmio_arena_str(&e->tokens, id, &len);
+            for (size_t k = 1; k < len; k++) {
+                uint32_t l = vocab_rank(e, t, k), r;
+                if (l == NO_RANK || (r = vocab_rank(e, t + k, len - k)) == NO_RANK) continue;
+                if (!pass) {
+                    count++;
+                    continue;
+                }
+                uint64_t key = lmio_pair_key(l, r);
+                size_t i = pair_slot_of(e, key);
+                while (e->pairs[i].key != PAIR_EMPTY) i = (i + 1) & e->pairs_mask;
+                e->pairs[i] = (pair_slot){key, (uint32_t)id, 0};
+            }
+        }
+        if (!pass) {
+            size_t cap = 16;
+            unsigned bits = 4;
+            while (cap / 2 < count + 1) {
+                cap *= 2;
+                bits++;
+            }
+            e->pairs = malloc(cap * sizeof(pair_slot));
+            if (!e->pairs) return LMIO_ENOMEM;
+            for (size_t i = 0; i < cap; i++) e->pairs[i].key = PAIR_EMPTY;
+            e->pairs_mask = cap - 1;
+            e->pairs_shift = 64 - bits;
         }
     }
-    (void)npairs;
     return LMIO_OK;
+}
+
+/* The id (== rank) of the token with bytes p[0..n), n >= 1, or NO_RANK. */
+static inline uint32_t vocab_rank(const lmio_encoder *e, const uint8_t *p, size_t n) {
+    if (LMIO_LIKELY(n <= INLINE_MAX)) {
+        uint64_t lo, hi;
+        inline_key(p, n, &lo, &hi);
+        for (size_t i = inline_hash(lo, hi, n) & e->inline_mask;; i = (i + 1) & e->inline_mask) {
+            const vocab_slot *slot = &e->inline_tab[i];
+            if (slot->lo == lo && slot->hi == hi && slot->len == n) return slot->id;
+            if (!slot->len) return NO_RANK;
+        }
+    }
+    if (n > e->max_token_len) return NO_RANK;
+    int64_t id = lmio_strmap_get(&e->vocab, &e->tokens, p, n, lmio_hash_bytes(p, n));
+    return id < 0 ? NO_RANK : (uint32_t)id;
 }
 
 int lmio_encoder_new(const uint8_t *const *tokens, const size_t *lens, size_t n,
@@ -130,6 +252,7 @@ int lmio_encoder_new(const uint8_t *const *tokens, const size_t *lens, size_t n,
                            "the single byte 0x%02zx is not a token: byte-level BPE needs all 256 "
                            "single bytes in the vocabulary",
                            b);
+    if (!rc) rc = build_inline(e);
     if (!rc) rc = build_pairs(e);
 
     /* special tokens */
@@ -159,35 +282,32 @@ int lmio_encoder_new(const uint8_t *const *tokens, const size_t *lens, size_t n,
     return LMIO_OK;
 }
 
-static inline uint32_t pair_rank(const lmio_encoder *e, uint32_t l, uint32_t r) {
-    const uint32_t *v = lmio_u64map_get(&e->pairs, lmio_pair_key(l, r));
-    return v ? *v : NO_RANK;
-}
-
-/* tiktoken's _byte_pair_merge on token ids: the leftmost lowest rank merges first. */
-static int merge_small(const lmio_encoder *e, const uint8_t *p, size_t n, lmio_u32vec *out) {
-    uint32_t ids[SMALL_PIECE], ranks[SMALL_PIECE];
+/* tiktoken's _byte_pair_merge: the adjacent pair of parts whose concatenation has the lowest
+ * rank merges first, the leftmost on ties. */
+static __attribute__((noinline)) int merge_small(const lmio_encoder *e, const uint8_t *p, size_t n, lmio_u32vec *out) {
+    uint32_t rank[SMALL_PIECE], ids[SMALL_PIECE];
     for (size_t i = 0; i < n; i++) ids[i] = e->byte_id[p[i]];
-    for (size_t i = 0; i + 1 < n; i++) ranks[i] = pair_rank(e, ids[i], ids[i + 1]);
-    ranks[n - 1] = NO_RANK;
-    size_t m = n;
+    for (size_t i = 0; i + 1 < n; i++) rank[i] = pair_rank(e, ids[i], ids[i + 1]);
+    rank[n - 1] = NO_RANK;
+    size_t m = n; /* parts */
     while (m > 1) {
         uint32_t best = NO_RANK;
         size_t at = 0;
         for (size_t i = 0; i + 1 < m; i++)
-            if (ranks[i] < best) {
-                best = ranks[i];
+            if (rank[i] < best) {
+                best = rank[i];
                 at = i;
             }
         if (best == NO_RANK) break;
-        ids[at] = best;
+        ids[at] = best; /* part at+1 joins part at */
         m--;
         for (size_t i = at + 1; i < m; i++) {
+            rank[i] = rank[i + 1];
             ids[i] = ids[i + 1];
-            ranks[i] = ranks[i + 1];
         }
-        if (at > 0) ranks[at - 1] = pair_rank(e, ids[at - 1], ids[at]);
-        if (at + 1 < m) ranks[at] = pair_rank(e, ids[at], ids[at + 1]);
+        rank[m - 1] = NO_RANK;
+        if (at > 0) rank[at - 1] = pair_rank(e, ids[at - 1], ids[at]);
+        if (at + 1 < m) rank[at] = pair_rank(e, ids[at], ids[at + 1]);
     }
     if (lmio_u32vec_reserve(out, out->len + m)) return LMIO_ENOMEM;
     memcpy(out->data + out->len, ids, m * sizeof(uint32_t));
@@ -225,13 +345,16 @@ static inline uint64_t heap_pop(uint64_t *h, size_t *n) {
     return top;
 }
 
-static int merge_large(const lmio_encoder *e, const uint8_t *p, size_t n, lmio_u32vec *out) {
+static __attribute__((noinline)) int merge_large(const lmio_encoder *e, const uint8_t *p, size_t n, lmio_u32vec *out) {
     if (n >= UINT32_MAX) return LMIO_ENOMEM; /* positions are 32-bit in the heap keys */
-    /* one allocation: ids, rank, next, prev (uint32 each) and the heap (uint64) */
+    /* parts start at byte positions; one allocation holds ids, rank, next and prev (uint32,
+     * indexed by a part's start) and the heap (uint64: rank << 32 | start) */
     size_t heap_cap = 3 * n;
-    uint8_t *mem = malloc(n * 4 * sizeof(uint32_t) + heap_cap * sizeof(uint64_t));
+    uint64_t stack_mem[STACK_PIECE * 5];
+    uint64_t *mem = n <= STACK_PIECE ? stack_mem
+                                     : malloc(n * 4 * sizeof(uint32_t) + heap_cap * sizeof(uint64_t));
     if (!mem) return LMIO_ENOMEM;
-    uint64_t *heap = (uint64_t *)mem;
+    uint64_t *heap = mem;
     uint32_t *ids = (uint32_t *)(heap + heap_cap), *rank = ids + n, *next = rank + n,
              *prev = next + n;
     size_t hn = 0;
@@ -245,8 +368,7 @@ static int merge_large(const lmio_encoder *e, const uint8_t *p, size_t n, lmio_u
         if (rank[i] != NO_RANK) heap[hn++] = ((uint64_t)rank[i] << 32) | i;
     }
     rank[n - 1] = NO_RANK;
-    /* heapify */
-    for (size_t i = hn / 2; i-- > 0;) {
+    for (size_t i = hn / 2; i-- > 0;) { /* heapify */
         uint64_t x = heap[i];
         size_t j = i;
         for (;;) {
@@ -262,13 +384,14 @@ static int merge_large(const lmio_encoder *e, const uint8_t *p, size_t n, lmio_u
     while (hn) {
         uint64_t top = heap_pop(heap, &hn);
         uint32_t r = (uint32_t)(top >> 32), i = (uint32_t)top;
-        if (rank[i] != r) continue; /* stale (removed parts have NO_RANK) */
-        uint32_t j = next[i];       /* merge part j into part i */
+        /* stale if the part is gone or its pair changed: a part's rank only ever takes a value
+         * once (its bytes, or its right neighbour's, only grow), so equal means current */
+        if (rank[i] != r) continue;
+        uint32_t j = next[i]; /* part j joins part i */
         ids[i] = r;
         next[i] = next[j];
         if (next[j] < n) prev[next[j]] = i;
         rank[j] = NO_RANK;
-        ids[j] = NO_RANK;
         rank[i] = next[i] < n ? pair_rank(e, ids[i], ids[next[i]]) : NO_RANK;
         if (rank[i] != NO_RANK) heap_push(heap, &hn, ((uint64_t)rank[i] << 32) | i);
         if (prev[i] != UINT32_MAX) {
@@ -277,19 +400,17 @@ static int merge_large(const lmio_encoder *e, const uint8_t *p, size_t n, lmio_u
             if (rank[q] != NO_RANK) heap_push(heap, &hn, ((uint64_t)rank[q] << 32) | q);
         }
     }
-    int rc = LMIO_OK;
-    for (size_t i = 0; i < n && !rc; i = next[i]) rc = lmio_u32vec_push(out, ids[i]);
-    free(mem);
+    int rc = lmio_u32vec_reserve(out, out->len + n);
+    for (size_t i = 0; i < n && !rc; i = next[i]) out->data[out->len++] = ids[i];
+    if (mem != stack_mem) free(mem);
     return rc;
 }
 
 int lmio_encode_piece(const lmio_encoder *e, const uint8_t *p, size_t n, lmio_u32vec *out) {
     if (n == 0) return LMIO_OK;
     if (n == 1) return lmio_u32vec_push(out, e->byte_id[p[0]]);
-    if (n <= e->max_token_len) {
-        int64_t id = lmio_strmap_get(&e->vocab, &e->tokens, p, n, lmio_hash_bytes(p, n));
-        if (id >= 0) return lmio_u32vec_push(out, (uint32_t)id);
-    }
+    uint32_t id = vocab_rank(e, p, n);
+    if (id != NO_RANK) return lmio_u32vec_push(out, id);
     return n <= SMALL_PIECE ? merge_small(e, p, n, out) : merge_large(e, p, n, out);
 }
 

@@ -53,6 +53,14 @@ static inline size_t pt_run_none(const uint8_t *s, size_t n, size_t i, unsigned 
     return i;
 }
 
+/* End of the run of characters with flag `flag` (L or N) from i: a tight loop over ASCII bytes,
+ * handing over to the general loop at the first non-ASCII byte. The hot path of every scanner. */
+static inline size_t pt_run_fast(const uint8_t *s, size_t n, size_t i, unsigned flag) {
+    while (i < n && (lmio_ucd_ascii[s[i]] & (flag | LMIO_UC_NONASCII)) == flag) i++;
+    if (i < n && s[i] >= 0x80) i = pt_run_any(s, n, i, flag);
+    return i;
+}
+
 /* Up to `max` characters from i that have one of the flags in `any` (\p{N}{1,3}). */
 static inline size_t pt_run_any_max(const uint8_t *s, size_t n, size_t i, unsigned any, int max) {
     for (int k = 0; k < max && i < n; k++) {

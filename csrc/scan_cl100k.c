@@ -9,7 +9,10 @@
  * whole, Llama 3 first splits it after its last newline. */
 #include "pretok_impl.h"
 
-static inline size_t scan_cl100k(const uint8_t *s, size_t n, size_t i, int end_first) {
+/* Everything but the ASCII-word fast path, kept out of line so that the fast path needs no
+ * stack frame. */
+static __attribute__((noinline)) size_t scan_cl100k(const uint8_t *s, size_t n, size_t i,
+                                                    int end_first) {
     uint8_t c = s[i];
     if (c == '\'') {
         size_t k = pt_contraction_ci(s, n, i);
@@ -17,12 +20,12 @@ static inline size_t scan_cl100k(const uint8_t *s, size_t n, size_t i, int end_f
     }
     size_t len;
     unsigned f = pt_flags(s, n, i, &len);
-    if (f & LMIO_UC_L) return pt_run_any(s, n, i + len, LMIO_UC_L);
+    if (f & LMIO_UC_L) return pt_run_fast(s, n, i + len, LMIO_UC_L);
     if (!(f & LMIO_UC_N) && c != '\r' && c != '\n' && i + len < n) {
         /* one non-letter, non-number, non-newline character may lead a letter run */
         size_t len2;
         if (pt_flags(s, n, i + len, &len2) & LMIO_UC_L)
-            return pt_run_any(s, n, i + len + len2, LMIO_UC_L);
+            return pt_run_fast(s, n, i + len + len2, LMIO_UC_L);
     }
     if (f & LMIO_UC_N) return pt_run_any_max(s, n, i + len, LMIO_UC_N, 2);
     size_t start = i;
@@ -43,6 +46,20 @@ static inline size_t scan_cl100k(const uint8_t *s, size_t n, size_t i, int end_f
     return i + len;
 }
 
-size_t lmio_scan_gpt4(const uint8_t *s, size_t n, size_t i) { return scan_cl100k(s, n, i, 1); }
+/* ASCII words, with or without a leading space: most pieces of most text. */
+#define CL100K_FAST_PATH(s, n, i)                                                          \
+    do {                                                                                   \
+        if (lmio_ucd_ascii[s[i]] & LMIO_UC_L) return pt_run_fast(s, n, i + 1, LMIO_UC_L); \
+        if (s[i] == ' ' && i + 1 < n && (lmio_ucd_ascii[s[i + 1]] & LMIO_UC_L))           \
+            return pt_run_fast(s, n, i + 2, LMIO_UC_L);                                    \
+    } while (0)
 
-size_t lmio_scan_llama3(const uint8_t *s, size_t n, size_t i) { return scan_cl100k(s, n, i, 0); }
+size_t lmio_scan_gpt4(const uint8_t *s, size_t n, size_t i) {
+    CL100K_FAST_PATH(s, n, i);
+    return scan_cl100k(s, n, i, 1);
+}
+
+size_t lmio_scan_llama3(const uint8_t *s, size_t n, size_t i) {
+    CL100K_FAST_PATH(s, n, i);
+    return scan_cl100k(s, n, i, 0);
+}

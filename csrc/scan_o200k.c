@@ -36,7 +36,31 @@ static size_t o200k_a2(const uint8_t *s, size_t n, size_t p) {
     return i;
 }
 
+/* A1/A2 from p over ASCII letters only (s[p] is one): [A-Z]* then [a-z]+ is A1, and without
+ * lowercase A2 is [A-Z]+. 0 when a non-ASCII byte follows the letters (the general path then
+ * decides: it may continue the word). */
+static inline size_t o200k_ascii(const uint8_t *s, size_t n, size_t p) {
+    size_t j = p;
+    while (j < n && (unsigned)(s[j] - 'A') < 26u) j++;
+    while (j < n && (unsigned)(s[j] - 'a') < 26u) j++;
+    if (j < n && s[j] >= 0x80) return 0;
+    if (j < n && s[j] == '\'') j += pt_contraction_ci(s, n, j);
+    return j;
+}
+
+static __attribute__((noinline)) size_t scan_o200k(const uint8_t *s, size_t n, size_t i);
+
 size_t lmio_scan_o200k(const uint8_t *s, size_t n, size_t i) {
+    size_t e; /* fast paths: ASCII words, with or without a space; the rest out of line */
+    if (lmio_ucd_ascii[s[i]] & LMIO_UC_L) {
+        if ((e = o200k_ascii(s, n, i))) return e;
+    } else if (s[i] == ' ' && i + 1 < n && (lmio_ucd_ascii[s[i + 1]] & LMIO_UC_L)) {
+        if ((e = o200k_ascii(s, n, i + 1))) return e;
+    }
+    return scan_o200k(s, n, i);
+}
+
+static size_t scan_o200k(const uint8_t *s, size_t n, size_t i) {
     uint8_t c = s[i];
     size_t len, e;
     unsigned f = pt_flags(s, n, i, &len);

@@ -1,0 +1,100 @@
+"""Scratch benchmark for the C core's encoder (issue #3): lmio vs tiktoken, same ranks, same run.
+
+    python benchmarks/_native_encode.py [--mb 4] [--repeat 5]
+
+Trains a 32k vocabulary per pattern on a sample of ../shared/corpora (english + code + chinese)
+with lmio's trainer, then times one-thread `encode_ordinary` on each corpus and the batch API,
+reporting medians and ratios. Needs ../shared/corpora.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import time
+from pathlib import Path
+
+import tiktoken
+
+from lmio.tokenizer import _native
+from lmio.tokenizer._patterns import NAMED_PATTERNS
+
+CORPORA = Path(__file__).resolve().parents[2] / "shared" / "corpora"
+FILES = {
+    "english": "english/en_eltec_novels.jsonl",
+    "code": "code/code_python_stdlib.jsonl",
+    "chinese": "chinese/zh_song_ci.jsonl",
+}
+
+
+def load(name: str, mb: float) -> list[str]:
+    docs: list[str] = []
+    size = 0
+    with open(CORPORA / FILES[name], encoding="utf-8") as f:
+        for line in f:
+            text = json.loads(line)["text"]
+            docs.append(text)
+            size += len(text.encode())
+            if size > mb * 1e6:
+                break
+    return docs
+
+
+def cut(docs: list[str], mb: float) -> str:
+    text = "\n\n".join(docs).encode()[: int(mb * 1e6)]
+    return text.decode("utf-8", "ignore")
+
+
+def train(texts: list[str], pattern: int, vocab: int) -> list[bytes]:
+    wc = _native.WordCounter(pattern, [])
+    wc.add_texts(texts, 2)
+    merges = _native.train_bpe(wc, byte_order=bytes(range(256)), target_tokens=vocab, min_frequency=0)
+    tokens = [bytes([b]) for b in range(256)]
+    for left, right, new in merges:
+        if new == len(tokens):
+            tokens.append(tokens[left] + tokens[right])
+    return tokens
+
+
+def best_of(fn, repeat: int) -> float:
+    times = []
+    for _ in range(repeat):
+        t = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t)
+    return statistics.median(times)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--mb", type=float, default=4.0)
+    ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument("--patterns", default="gpt4,gpt2")
+    args = ap.parse_args()
+    docs = {name: load(name, args.mb) for name in FILES}
+    sample = {name: cut(d, args.mb) for name, d in docs.items()}
+    train_texts = [t for name in FILES for t in docs[name]]
+    print(f"{'pattern':8} {'corpus':8} {'MB':>5} {'tiktoken MB/s':>14} {'lmio MB/s':>10} {'ratio':>6}")
+    for pname in args.patterns.split(","):
+        pat = NAMED_PATTERNS[pname]
+        tokens = train(train_texts, pat.native_id or 0, 32000)
+        ranks = {t: i for i, t in enumerate(tokens)}
+        tk = tiktoken.Encoding("bench", pat_str=pat.regex, mergeable_ranks=ranks, special_tokens={})
+        enc = _native.Encoder(tokens, {}, pat.native_id or 0)
+        for name, text in sample.items():
+            assert enc.encode_ordinary(text) == tk.encode_ordinary(text), (pname, name)
+            mb = len(text.encode()) / 1e6
+            t_tk = best_of(lambda: tk.encode_ordinary(text), args.repeat)
+            t_lm = best_of(lambda: enc.encode_ordinary(text), args.repeat)
+            print(f"{pname:8} {name:8} {mb:5.1f} {mb / t_tk:14.1f} {mb / t_lm:10.1f} {t_tk / t_lm:6.2f}")
+        batch = [d for name in FILES for d in docs[name]]
+        mb = sum(len(d.encode()) for d in batch) / 1e6
+        for threads in (1, 2):
+            t_tk = best_of(lambda: tk.encode_ordinary_batch(batch, num_threads=threads), args.repeat)
+            t_lm = best_of(lambda: enc.encode_batch(batch, (), threads), args.repeat)
+            print(f"{pname:8} batch/{threads}t {mb:5.1f} {mb / t_tk:14.1f} {mb / t_lm:10.1f} {t_tk / t_lm:6.2f}")
+
+
+if __name__ == "__main__":
+    main()
