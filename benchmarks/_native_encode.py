@@ -13,6 +13,7 @@ import argparse
 import json
 import statistics
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import tiktoken
@@ -49,7 +50,9 @@ def cut(docs: list[str], mb: float) -> str:
 def train(texts: list[str], pattern: int, vocab: int) -> list[bytes]:
     wc = _native.WordCounter(pattern, [])
     wc.add_texts(texts, 2)
-    merges = _native.train_bpe(wc, byte_order=bytes(range(256)), target_tokens=vocab, min_frequency=0)
+    merges = _native.train_bpe(
+        wc, byte_order=bytes(range(256)), target_tokens=vocab, min_frequency=0
+    )
     tokens = [bytes([b]) for b in range(256)]
     for left, right, new in merges:
         if new == len(tokens):
@@ -57,11 +60,11 @@ def train(texts: list[str], pattern: int, vocab: int) -> list[bytes]:
     return tokens
 
 
-def best_of(fn, repeat: int) -> float:
+def median_time(repeat: int, fn: Callable[..., object], *args: object) -> float:
     times = []
     for _ in range(repeat):
         t = time.perf_counter()
-        fn()
+        fn(*args)
         times.append(time.perf_counter() - t)
     return statistics.median(times)
 
@@ -75,7 +78,9 @@ def main() -> None:
     docs = {name: load(name, args.mb) for name in FILES}
     sample = {name: cut(d, args.mb) for name, d in docs.items()}
     train_texts = [t for name in FILES for t in docs[name]]
-    print(f"{'pattern':8} {'corpus':8} {'MB':>5} {'tiktoken MB/s':>14} {'lmio MB/s':>10} {'ratio':>6}")
+    print(
+        f"{'pattern':8} {'corpus':8} {'MB':>5} {'tiktoken MB/s':>14} {'lmio MB/s':>10} {'ratio':>6}"
+    )
     for pname in args.patterns.split(","):
         pat = NAMED_PATTERNS[pname]
         tokens = train(train_texts, pat.native_id or 0, 32000)
@@ -85,15 +90,19 @@ def main() -> None:
         for name, text in sample.items():
             assert enc.encode_ordinary(text) == tk.encode_ordinary(text), (pname, name)
             mb = len(text.encode()) / 1e6
-            t_tk = best_of(lambda: tk.encode_ordinary(text), args.repeat)
-            t_lm = best_of(lambda: enc.encode_ordinary(text), args.repeat)
-            print(f"{pname:8} {name:8} {mb:5.1f} {mb / t_tk:14.1f} {mb / t_lm:10.1f} {t_tk / t_lm:6.2f}")
+            t_tk = median_time(args.repeat, tk.encode_ordinary, text)
+            t_lm = median_time(args.repeat, enc.encode_ordinary, text)
+            print(
+                f"{pname:8} {name:8} {mb:5.1f} {mb / t_tk:14.1f} {mb / t_lm:10.1f} {t_tk / t_lm:6.2f}"
+            )
         batch = [d for name in FILES for d in docs[name]]
         mb = sum(len(d.encode()) for d in batch) / 1e6
         for threads in (1, 2):
-            t_tk = best_of(lambda: tk.encode_ordinary_batch(batch, num_threads=threads), args.repeat)
-            t_lm = best_of(lambda: enc.encode_batch(batch, (), threads), args.repeat)
-            print(f"{pname:8} batch/{threads}t {mb:5.1f} {mb / t_tk:14.1f} {mb / t_lm:10.1f} {t_tk / t_lm:6.2f}")
+            t_tk = median_time(args.repeat, tk.encode_ordinary_batch, batch, threads)
+            t_lm = median_time(args.repeat, enc.encode_batch, batch, (), threads)
+            print(
+                f"{pname:8} batch/{threads}t {mb:5.1f} {mb / t_tk:14.1f} {mb / t_lm:10.1f} {t_tk / t_lm:6.2f}"
+            )
 
 
 if __name__ == "__main__":

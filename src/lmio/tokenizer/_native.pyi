@@ -1,0 +1,70 @@
+"""Typed interface of lmio's C core (src/lmio/tokenizer/_native.c over csrc/). Private."""
+
+from collections.abc import Callable, Collection, Mapping, Sequence
+from typing import Final
+
+from typing_extensions import Buffer
+
+PATTERN_GPT2: Final[int]  # 0: tiktoken r50k/p50k, HF ByteLevel's GPT-2 regex
+PATTERN_GPT4: Final[int]  # 1: tiktoken cl100k
+PATTERN_O200K: Final[int]  # 2: tiktoken o200k
+PATTERN_LLAMA3: Final[int]  # 3: Llama 3
+
+def abi_version() -> int: ...
+
+class Encoder:
+    """Byte-level BPE with tiktoken's semantics (rank == id == merge priority).
+
+    `ranks[i]` is the bytes of token i; all 256 single bytes must be there and no bytes twice
+    (ValueError otherwise). Special token ids must lie outside 0..len(ranks)-1. `pattern` is a
+    PATTERN_* id, or -1 for a custom pattern: then only `encode_pieces` and `decode_bytes` work.
+    """
+
+    n_vocab: int  # read-only: one more than the largest id, ordinary or special (tiktoken)
+
+    def __init__(
+        self, ranks: Sequence[bytes], special_tokens: Mapping[str, int], pattern: int
+    ) -> None: ...
+    def encode_ordinary(self, text: str) -> list[int]: ...
+    def encode(self, text: str, allowed_special: Collection[str]) -> list[int]:
+        """Allowed special tokens become their ids: the leftmost occurrence first, the first
+        listed in `special_tokens` when two start at one position. No disallowed check."""
+    def encode_batch(
+        self, texts: Sequence[str], allowed_special: Collection[str], num_threads: int
+    ) -> tuple[bytearray, bytearray]:
+        """(native-endian uint32 tokens, int64 offsets of len(texts) + 1), encoded on native
+        threads without the GIL; num_threads <= 1 runs on the calling thread."""
+    def encode_pieces(self, pieces: Sequence[bytes]) -> list[int]:
+        """BPE of pieces already split (any bytes): the whole piece if it is a token."""
+    def decode_bytes(self, ids: Sequence[int] | Buffer) -> bytes:
+        """ids: ints, or a buffer of uint32 (array('I'), numpy uint32, memoryview.cast('I')).
+        ValueError names an unknown id."""
+    def pretokenize(self, text: str) -> list[str]:
+        """The pieces the scanner splits text into (for differential tests)."""
+
+class WordCounter:
+    """Unique pre-tokenized words and their counts (training step 1).
+
+    Special token strings are cut out of the text and not counted. Not for concurrent use from
+    several Python threads (RuntimeError).
+    """
+
+    total: int  # read-only: words counted, with multiplicity
+
+    def __init__(self, pattern: int, special_tokens: Sequence[str]) -> None: ...
+    def add_texts(self, texts: Sequence[str], num_threads: int) -> None: ...
+    def add_pieces(self, pieces: Sequence[bytes]) -> None: ...
+    def __len__(self) -> int: ...
+    def items(self) -> list[tuple[bytes, int]]: ...
+
+def train_bpe(
+    counter: WordCounter,
+    *,
+    byte_order: bytes,
+    target_tokens: int,
+    min_frequency: int,
+    progress: Callable[[int], object] | None = None,
+) -> list[tuple[int, int, int]]:
+    """HF BpeTrainer's merges (left id, right id, new id) in training order, repeated merges
+    included. Initial token i is byte byte_order[i]; stops at target_tokens distinct tokens.
+    progress(n_merges) runs every 256 merges and at the end; its exceptions stop training."""
