@@ -15,25 +15,33 @@ from lmio.errors import LmioError
 if TYPE_CHECKING:
     from lmio.loader import Mixture, TokenLoader
     from lmio.model import GPT, GPTConfig, evaluate, train
+    from lmio.prepare import Documents, prepare
+    from lmio.store import open_dataset
 
 # Public name -> module that defines it, imported on first access.
 _LAZY = {
+    "Documents": "lmio.prepare",
     "GPT": "lmio.model",
     "GPTConfig": "lmio.model",
     "Mixture": "lmio.loader",
     "TokenLoader": "lmio.loader",
     "evaluate": "lmio.model",
+    "open_dataset": "lmio.store",
+    "prepare": "lmio.prepare",
     "train": "lmio.model",
 }
 
 __all__ = [
     "GPT",
+    "Documents",
     "GPTConfig",
     "LmioError",
     "Mixture",
     "TokenLoader",
     "__version__",
     "evaluate",
+    "open_dataset",
+    "prepare",
     "train",
 ]
 

@@ -14,25 +14,25 @@ OFF = CleanOptions.none()
 
 
 def test_defaults_normalise_nfc_drop_controls_and_tidy_whitespace() -> None:
-    assert clean("  Cafe\u0301\x07 menu\r\n\n\n\nend  ") == "Café menu\n\nend"
+    assert clean("  Cafe\u0301\x07 menu\r\n\n\n\n\nend  ") == "Café menu\n\n\nend"
 
 
-def test_default_keeps_code_indentation_and_single_blank_lines() -> None:
-    code = "def f(x):\n    if x:\n\treturn 1\n\n    return 2"
+def test_default_keeps_code_indentation_and_two_blank_lines() -> None:
+    code = "import os\n\n\ndef f(x):\n    if x:\n\treturn 1\n\n    return 2"
     assert clean(code) == code
 
 
 def test_trailing_spaces_and_carriage_returns() -> None:
     assert clean("a  \nb\t\r\nc\rd") == "a\nb\nc\nd"
-    assert clean("a\n \n \n \nb") == "a\n\nb"  # lines of spaces become blank, then collapse
+    assert clean("a\n \n \n \n\nb") == "a\n\n\nb"  # lines of spaces become blank, then collapse
 
 
 def test_every_step_can_be_switched_off() -> None:
-    text = " Cafe\u0301\x07\r\n\n\n\nX "
+    text = " Cafe\u0301\x07\r\n\n\n\n\nX "
     assert clean(text, options=OFF) == text
-    assert clean(text, options=CleanOptions(normalization=None)) == "Cafe\u0301\n\nX"
-    assert clean(text, options=CleanOptions(remove_control=False)) == "Café\x07\n\nX"
-    assert clean(text, options=CleanOptions(whitespace=False)) == " Café\r\n\n\n\nX "
+    assert clean(text, options=CleanOptions(normalization=None)) == "Cafe\u0301\n\n\nX"
+    assert clean(text, options=CleanOptions(remove_control=False)) == "Café\x07\n\n\nX"
+    assert clean(text, options=CleanOptions(whitespace=False)) == " Café\r\n\n\n\n\nX "
 
 
 def test_nfkc_lowercase_and_categories_are_options() -> None:
@@ -133,3 +133,24 @@ def test_steps_by_name() -> None:
 def test_bad_options_are_refused(make: object, message: str) -> None:
     with pytest.raises(InvalidArgumentError, match=message):
         make()  # type: ignore[operator]
+
+
+OPTIONS = st.sampled_from(
+    [
+        CleanOptions(),
+        CleanOptions(normalization="NFKC", lowercase=True),
+        CleanOptions(keep_categories=("L", "N", "Z")),
+        OFF,
+    ]
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(texts=st.lists(TEXT, max_size=8), options=OPTIONS)
+def test_cleaning_a_batch_equals_cleaning_each_document(
+    texts: list[str], options: CleanOptions
+) -> None:
+    one_by_one, batched = CleanStats(), CleanStats()
+    single = Cleaner(options, one_by_one)
+    assert Cleaner(options, batched).clean_batch(texts) == [single(text) for text in texts]
+    assert batched == one_by_one

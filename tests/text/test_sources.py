@@ -134,11 +134,14 @@ def test_an_oversized_json_record_is_skipped_and_counted(tmp_path: Path) -> None
     path = tmp_path / "a.jsonl"
     path.write_text(_jsonl(["ok", "y" * 5000, "also ok"]))
     stats = ReadStats()
-    records = list(iter_records(str(path), max_document_chars=1000, stats=stats))
+    records = list(iter_records(str(path), max_record_bytes=4000, stats=stats))
     assert [r.text for r in records] == ["ok", "also ok"]
     assert stats.oversized_records == 1
     with pytest.raises(DataError, match="longer than 4000 bytes"):
-        list(iter_records(str(path), max_document_chars=1000, strict=True))
+        list(iter_records(str(path), max_record_bytes=4000, strict=True))
+    parts = list(iter_records(str(path), max_document_chars=1000))
+    assert [text for _, text in _whole(parts)] == ["ok", "y" * 5000, "also ok"]
+    assert max(len(r.text) for r in parts) == 1000
 
 
 def test_compressed_inputs(tmp_path: Path) -> None:

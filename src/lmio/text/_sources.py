@@ -19,9 +19,9 @@ import glob
 import json
 import logging
 import os
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, fields
-from typing import IO, Any, Literal
+from typing import IO, Any, Literal, NamedTuple
 
 from lmio.errors import DataError, InvalidArgumentError, NotFoundError
 from lmio.store._files import is_local, open_input
@@ -48,7 +48,7 @@ _BLOCK_BYTES = 1 << 20
 _BINARY_PROBE = 8192
 _COMPRESSIONS = {".gz": "gzip", ".bz2": "bz2", ".zst": "zstd"}
 _JSON_SUFFIXES = {".jsonl", ".json", ".ndjson"}
-_BYTES_PER_CHAR = 4  # the most a character takes in UTF-8: bounds records by bytes
+_BYTES_PER_CHAR = 4  # the most a character takes in UTF-8: bounds long lines by bytes
 
 
 @dataclass
@@ -80,8 +80,7 @@ class ReadStats:
         return cls(**{field.name: int(data.get(field.name, 0)) for field in fields(cls)})
 
 
-@dataclass(frozen=True)
-class Record:
+class Record(NamedTuple):
     """A document, or one part of a document longer than `max_document_chars`.
 
     The parts of a document share its `key`, are numbered from 0 and only the final one has
@@ -242,6 +241,23 @@ def _decode_line(
         return decoder.decode(data, final=True)
 
 
+# The decoder's C scanner: (value, end) of the JSON value at an index; typeshed omits it.
+_SCAN_JSON: Callable[[str, int], tuple[Any, int]] = json.JSONDecoder().scan_once  # type: ignore[attr-defined]
+
+
+def _parse_json(line: str) -> Any:
+    """`json.loads(line)`, calling the C scanner directly for the usual `{...}` line."""
+    if line.startswith("{"):
+        try:
+            value, end = _SCAN_JSON(line, 0)
+        except StopIteration:  # pragma: no cover - a line starting with "{" always scans
+            pass
+        else:
+            if end == len(line) or not line[end:].strip():
+                return value
+    return json.loads(line)
+
+
 def _has_surrogates(text: str) -> bool:
     try:
         text.encode("utf-8")
@@ -342,16 +358,17 @@ def iter_records(
     storage_options: dict[str, Any] | None = None,
     byte_range: tuple[int, int] | None = None,
     max_document_chars: int | None = None,
+    max_record_bytes: int | None = None,
 ) -> Iterator[Record]:
     """The documents of one file in file order, each with its key (see the module notes).
 
     Text files give one document per file, line or blank-line separated block (`split`);
     JSON-lines and Parquet files give one per record, from `text_field`. `byte_range=(start,
     end)` reads only the records that start in it (files for which `splittable` is true).
-    With `max_document_chars`, longer documents come in parts cut by `cut_point`, and JSON
-    records longer than 4 bytes per allowed character are skipped and counted (`strict`:
-    an error). A file that cannot be read is skipped with a warning and counted (`strict`:
-    an error naming it).
+    With `max_document_chars`, longer documents come in parts cut by `cut_point`; a line of
+    text streams in bounded memory however long it is. A JSON record must be parsed whole:
+    one longer than `max_record_bytes` is skipped and counted (`strict`: an error). A file
+    that cannot be read is skipped with a warning and counted (`strict`: an error naming it).
     """
     if split not in ("file", "line", "paragraph"):
         raise InvalidArgumentError(f"split must be 'file', 'line' or 'paragraph', got {split!r}")
@@ -376,6 +393,7 @@ def iter_records(
         strict=strict,
         stats=stats,
         max_chars=max_document_chars,
+        max_record_bytes=max_record_bytes,
     )
     try:
         if kind == "parquet":
@@ -394,7 +412,8 @@ def iter_records(
                 head = b""
             blocks = _blocks(stream, head)
             if kind == "jsonl":
-                yield from reader.json_lines(_byte_lines(blocks, start, end, reader.max_bytes))
+                lines = _byte_lines(blocks, start, end, reader.max_record_bytes)
+                yield from reader.json_lines(lines)
             elif split == "file":
                 yield from reader.whole_file(blocks)
             elif split == "line":
@@ -505,6 +524,7 @@ class _Reader:
         strict: bool,
         stats: ReadStats,
         max_chars: int | None,
+        max_record_bytes: int | None,
     ) -> None:
         self.url = url
         self.text_field = text_field
@@ -514,6 +534,7 @@ class _Reader:
         self.stats = stats
         self.max_chars = max_chars
         self.max_bytes = None if max_chars is None else max_chars * _BYTES_PER_CHAR
+        self.max_record_bytes = max_record_bytes
 
     def _document(self, key: int, text: str) -> Iterator[Record]:
         """A whole document: one record, or parts when it is longer than `max_chars`."""
@@ -533,14 +554,12 @@ class _Reader:
 
     def json_lines(self, lines: Iterable[tuple[int, bytes, bool]]) -> Iterator[Record]:
         stats = self.stats
+        max_chars = self.max_chars
         skipping = False
         for offset, data, complete in lines:
             stats.bytes += len(data) + complete
-            if (
-                skipping
-                or not complete
-                or (self.max_bytes is not None and len(data) > self.max_bytes)
-            ):
+            limit = self.max_record_bytes
+            if skipping or not complete or (limit is not None and len(data) > limit):
                 if not skipping:
                     self._oversized(offset)
                 skipping = not complete
@@ -549,22 +568,27 @@ class _Reader:
                 continue
             line = _decode_line(data, self.url, offset, self.on_invalid, stats)
             text = self._json_text(offset, line)
-            if text is not None:
+            if text is None:
+                continue
+            if max_chars is None or len(text) <= max_chars:
+                stats.documents += 1
+                yield Record(offset, text)
+            else:
                 yield from self._document(offset, text)
 
     def _oversized(self, offset: int) -> None:
         message = (
             f"{self.url} has a JSON record at byte offset {offset} longer than "
-            f"{self.max_bytes} bytes"
+            f"{self.max_record_bytes} bytes"
         )
         if self.strict:
-            raise DataError(f"{message}; raise max_document_chars (--max-document-chars)")
+            raise DataError(f"{message}; raise the limit (--max-document-chars) or split it")
         self.stats.oversized_records += 1
         logger.warning("%s; skipped it", message)
 
     def _json_text(self, offset: int, line: str) -> str | None:
         try:
-            record = json.loads(line)
+            record = _parse_json(line)
         except json.JSONDecodeError as exc:
             if self.strict:
                 raise DataError(
