@@ -288,6 +288,8 @@ def test_constructor_errors() -> None:
         _native.Encoder(["a", *byte_tokens], {}, 0)  # type: ignore[list-item]
     enc = _native.Encoder(byte_tokens, {"<s>": 1000}, 0)
     assert enc.n_vocab == 1001
+    with pytest.raises(RuntimeError, match="already"):  # threads may be using it
+        enc.__init__(byte_tokens, {}, 0)  # type: ignore[misc]
     assert enc.encode_ordinary("") == [] and enc.encode("", ()) == []
     with pytest.raises(UnicodeEncodeError):
         enc.encode_ordinary("\udcff")

@@ -245,3 +245,5 @@ def test_pieces_and_custom_patterns() -> None:
         _native.WordCounter(0, [""])
     with pytest.raises(UnicodeEncodeError):
         by_text.add_texts(["\ud800"], 1)
+    with pytest.raises(RuntimeError, match="already"):
+        by_text.__init__(0, [])  # type: ignore[misc]

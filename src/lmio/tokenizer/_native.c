@@ -188,11 +188,9 @@ static int Encoder_init(EncoderObject *self, PyObject *args, PyObject *kwds) {
         return -1;
     int pattern;
     if (parse_pattern(pattern_obj, &pattern)) return -1;
-    if (self->enc) { /* __init__ called twice */
-        lmio_encoder_free(self->enc);
-        self->enc = NULL;
-        Py_CLEAR(self->special_names);
-        free_ints(self);
+    if (self->enc) { /* other threads may be encoding with it, without the GIL */
+        PyErr_SetString(PyExc_RuntimeError, "Encoder is already initialised");
+        return -1;
     }
     byte_list toks;
     if (byte_list_init(&toks, ranks, 0, "ranks")) return -1;
@@ -536,14 +534,12 @@ static int WordCounter_init(WordCounterObject *self, PyObject *args, PyObject *k
         return -1;
     int pattern;
     if (parse_pattern(pattern_obj, &pattern)) return -1;
-    if (self->busy) {
-        PyErr_SetString(PyExc_RuntimeError, "WordCounter is in use by another thread");
+    if (self->wc) {
+        PyErr_SetString(PyExc_RuntimeError, "WordCounter is already initialised");
         return -1;
     }
     byte_list sp;
     if (byte_list_init(&sp, specials, 1, "special_tokens")) return -1;
-    lmio_wordcount_free(self->wc);
-    self->wc = NULL;
     char err[256] = {0};
     int rc = lmio_wordcount_new(pattern, sp.ptrs, sp.lens, sp.n, &self->wc, err, sizeof(err));
     byte_list_free(&sp);
@@ -631,19 +627,15 @@ static PyObject *WordCounter_items(WordCounterObject *self, PyObject *unused) {
 }
 
 static Py_ssize_t WordCounter_len(WordCounterObject *self) {
-    if (!self->wc) {
-        PyErr_SetString(PyExc_RuntimeError, "WordCounter is not initialised");
-        return -1;
-    }
+    if (counter_acquire(self)) return -1;
+    self->busy = 0;
     return (Py_ssize_t)lmio_wordcount_table(self->wc)->words.n;
 }
 
 static PyObject *WordCounter_get_total(WordCounterObject *self, void *closure) {
     (void)closure;
-    if (!self->wc) {
-        PyErr_SetString(PyExc_RuntimeError, "WordCounter is not initialised");
-        return NULL;
-    }
+    if (counter_acquire(self)) return NULL;
+    self->busy = 0;
     return PyLong_FromUnsignedLongLong(lmio_wordcount_table(self->wc)->total);
 }
 
