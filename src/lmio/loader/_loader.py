@@ -32,6 +32,9 @@ logger = logging.getLogger(__name__)
 Batch = dict[str, torch.Tensor]
 Packing = Literal["concat", "pad"]
 
+# Batches whose samples are looked up in the plan together.
+_PLAN_CHUNK = 64
+
 
 class TokenLoader(torch.utils.data.IterableDataset[Batch]):
     """Batches of `input_ids` and `labels` [batch_size, seq_len] from a tokenized dataset.
@@ -159,9 +162,16 @@ class TokenLoader(torch.utils.data.IterableDataset[Batch]):
             logger.info("pin_memory=True has no effect: CUDA is not available")
         self._epoch = 0
         self._position = 0
+        self._fresh_process_state()
+
+    def _fresh_process_state(self) -> None:
+        """What belongs to one process (locks, decoded data, counters): made anew in a
+        DataLoader worker or after unpickling."""
         self._active: weakref.ref[_EpochIterator] | None = None
-        self._cache: LruCache[int, TokenBlock] = LruCache(cache_bytes)
+        self._cache: LruCache[int, TokenBlock] = LruCache(self.cache_bytes)
         self._metrics = MetricsRecorder()
+        # Shards checked against the manifest (and their checksums) once per process.
+        self._checks = [ShardChecks(layout, verify=self.verify) for layout in self._layouts]
 
     # ----- what the order looks like -------------------------------------------------------
 
@@ -219,8 +229,7 @@ class TokenLoader(torch.utils.data.IterableDataset[Batch]):
 
     def _worker_batches(self, partition: Partition, epoch: int, start: int) -> Iterator[Batch]:
         # A worker process has a copy of this loader; its cache and counters are its own.
-        self._cache = LruCache(self.cache_bytes)
-        self._metrics = MetricsRecorder()
+        self._fresh_process_state()
         pipeline = self._pipeline(partition, epoch, start, pin=False)
         try:
             while True:
@@ -242,7 +251,7 @@ class TokenLoader(torch.utils.data.IterableDataset[Batch]):
             boundaries=self.boundaries,
             pin=pin,
         )
-        checks = [ShardChecks(layout, verify=self.verify) for layout in self._layouts]
+        checks = self._checks
         offsets = self._key_offsets
 
         def make_reader() -> Any:
@@ -266,20 +275,33 @@ class TokenLoader(torch.utils.data.IterableDataset[Batch]):
         )
 
     def _jobs(self, partition: Partition, epoch: int, start: int) -> Iterator[Job]:
+        """This consumer's batches, planned _PLAN_CHUNK batches at a time (one vectorised
+        lookup each: per batch it would cost more than building the batch)."""
         total = self.samples_per_epoch
-        for batch in partition.worker_batches(start, total):
-            positions = partition.positions(start, total, batch)
+        batches = partition.worker_batches(start, total)
+        for lo in range(0, len(batches), _PLAN_CHUNK):
+            chunk = [partition.positions(start, total, b) for b in batches[lo : lo + _PLAN_CHUNK]]
+            positions = np.concatenate(chunk)
             source, group, index = self._plan.locate(epoch, positions)
-            extras: dict[str, np.ndarray] = {}
-            if self._sample_ids:
-                ids = np.empty(len(positions), dtype=np.int64)
-                for s in np.unique(source).tolist():
-                    mask = source == s
-                    ids[mask] = self._plan.sources[s].sample_ids(group[mask], index[mask])
-                extras["sample_id"] = ids
-                if self._mixed:
-                    extras["source"] = source
-            yield Job(self._key_offsets[source] + group, index, extras)
+            keys = self._key_offsets[source] + group
+            ids = self._ids(source, group, index) if self._sample_ids else None
+            at = 0
+            for size in map(len, chunk):
+                part = slice(at, at + size)
+                at += size
+                extras: dict[str, np.ndarray] = {}
+                if ids is not None:
+                    extras["sample_id"] = ids[part]
+                    if self._mixed:
+                        extras["source"] = source[part]
+                yield Job.of(keys[part], index[part], extras)
+
+    def _ids(self, source: np.ndarray, group: np.ndarray, index: np.ndarray) -> np.ndarray:
+        ids = np.empty(len(source), dtype=np.int64)
+        for s in np.unique(source).tolist():
+            mask = source == s
+            ids[mask] = self._plan.sources[s].sample_ids(group[mask], index[mask])
+        return ids
 
     def _partition(self, *, worker: int = 0, num_workers: int = 1) -> Partition:
         return Partition(
@@ -315,15 +337,13 @@ class TokenLoader(torch.utils.data.IterableDataset[Batch]):
 
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
-        for name in ("_active", "_cache", "_metrics"):
+        for name in ("_active", "_cache", "_metrics", "_checks"):
             state.pop(name, None)
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
-        self._active = None
-        self._cache = LruCache(self.cache_bytes)
-        self._metrics = MetricsRecorder()
+        self._fresh_process_state()
 
 
 class _EpochIterator(Iterator[Batch]):

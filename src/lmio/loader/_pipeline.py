@@ -33,11 +33,18 @@ _PUT_POLL_SECONDS = 0.05
 
 @dataclass(frozen=True)
 class Job:
-    """One batch to build: sample b is sample index[b] of row group keys[b]."""
+    """One batch to build: sample b is sample index[b] of row group keys[which[b]]."""
 
-    keys: np.ndarray
+    keys: list[int]  # the distinct row groups it reads
+    which: np.ndarray
     index: np.ndarray
     extras: dict[str, np.ndarray]
+
+    @classmethod
+    def of(cls, keys: np.ndarray, index: np.ndarray, extras: dict[str, np.ndarray]) -> Job:
+        """From each sample's row-group key."""
+        distinct, which = np.unique(keys, return_inverse=True)
+        return cls(distinct.tolist(), which, index, extras)
 
 
 class _End:
@@ -103,14 +110,13 @@ class BatchPipeline:
                         planned_all = True
                         break
                     ahead.append(job)
-                    for key in np.unique(job.keys).tolist():
+                    for key in job.keys:
                         self._pool.prefetch(key)
                 if not ahead:
                     break
                 job = ahead.popleft()
-                keys, which = np.unique(job.keys, return_inverse=True)
-                blocks = [self._pool.get(key) for key in keys.tolist()]
-                batch, tokens = self._packer.build(blocks, which, job.index)
+                blocks = [self._pool.get(key) for key in job.keys]
+                batch, tokens = self._packer.build(blocks, job.which, job.index)
                 for name, values in job.extras.items():
                     batch[name] = torch.from_numpy(values)
                 self._put((batch, tokens))
