@@ -43,6 +43,7 @@ struct lmio_encoder {
     vocab_slot *inline_tab; /* tokens of up to INLINE_MAX bytes */
     size_t inline_mask;
     pair_slot *pairs;
+    uint32_t *byte_pairs; /* [a << 8 | b]: id of the 2-byte token ab, or NO_RANK (first round) */
     size_t pairs_mask;
     unsigned pairs_shift;
     uint32_t byte_id[256];
@@ -63,6 +64,7 @@ void lmio_encoder_free(lmio_encoder *e) {
     lmio_strmap_free(&e->vocab);
     free(e->inline_tab);
     free(e->pairs);
+    free(e->byte_pairs);
     lmio_specials_free(&e->special);
     free(e->special_ids);
     free(e->special_sorted);
@@ -155,6 +157,12 @@ static inline uint32_t pair_rank(const lmio_encoder *e, uint32_t left, uint32_t 
 static uint32_t vocab_rank(const lmio_encoder *e, const uint8_t *p, size_t n);
 
 static int build_pairs(lmio_encoder *e) {
+    e->byte_pairs = malloc(65536 * sizeof(uint32_t));
+    if (!e->byte_pairs) return LMIO_ENOMEM;
+    for (size_t ab = 0; ab < 65536; ab++) {
+        uint8_t two[2] = {(uint8_t)(ab >> 8), (uint8_t)ab};
+        e->byte_pairs[ab] = vocab_rank(e, two, 2);
+    }
     size_t count = 0;
     for (int pass = 0; pass < 2; pass++) { /* count, then fill */
         for (size_t id = 0; id < e->tokens.n; id++) {
@@ -287,7 +295,7 @@ int lmio_encoder_new(const uint8_t *const *tokens, const size_t *lens, size_t n,
 static __attribute__((noinline)) int merge_small(const lmio_encoder *e, const uint8_t *p, size_t n, lmio_u32vec *out) {
     uint32_t rank[SMALL_PIECE], ids[SMALL_PIECE];
     for (size_t i = 0; i < n; i++) ids[i] = e->byte_id[p[i]];
-    for (size_t i = 0; i + 1 < n; i++) rank[i] = pair_rank(e, ids[i], ids[i + 1]);
+    for (size_t i = 0; i + 1 < n; i++) rank[i] = e->byte_pairs[p[i] << 8 | p[i + 1]];
     rank[n - 1] = NO_RANK;
     size_t m = n; /* parts */
     while (m > 1) {
@@ -364,7 +372,7 @@ static __attribute__((noinline)) int merge_large(const lmio_encoder *e, const ui
         prev[i] = (uint32_t)(i - 1); /* wraps to UINT32_MAX for the first */
     }
     for (size_t i = 0; i + 1 < n; i++) {
-        rank[i] = pair_rank(e, ids[i], ids[i + 1]);
+        rank[i] = e->byte_pairs[p[i] << 8 | p[i + 1]];
         if (rank[i] != NO_RANK) heap[hn++] = ((uint64_t)rank[i] << 32) | i;
     }
     rank[n - 1] = NO_RANK;
