@@ -1,8 +1,8 @@
 """Samples to [B, T] tensors: windows cut from a row group's token stream, or padded documents.
 
-Each output tensor is written once, straight from the decoded Arrow values (uint16 or uint32)
-into its int64 buffer: one copy per tensor, no intermediate arrays of tokens, and no Python
-per token (one slice assignment per sample).
+Tokens are written once, straight from the decoded Arrow values (uint16 or uint32) into int64
+buffers: no intermediate arrays of tokens, and no Python per token (one slice assignment per
+sample).
 """
 
 from __future__ import annotations
@@ -58,15 +58,25 @@ class Packer:
     def _concat(
         self, blocks: Sequence[TokenBlock], which: np.ndarray, index: np.ndarray
     ) -> tuple[dict[str, torch.Tensor], int]:
+        """input_ids and labels are the two [B, T] views of one [B, T + 1] buffer (one cast
+        per token); pinned batches get two contiguous tensors instead, so each goes to the
+        GPU with one asynchronous copy."""
         t = self.seq_len
         rows = len(index)
-        input_ids, labels = self._empty(rows), self._empty(rows)
-        inputs_np, labels_np = input_ids.numpy(), labels.numpy()
         starts = index * t
-        for b, (block, start) in enumerate(zip(which.tolist(), starts.tolist(), strict=True)):
-            values = blocks[block].values
-            inputs_np[b] = values[start : start + t]
-            labels_np[b] = values[start + 1 : start + t + 1]
+        if self.pin:
+            input_ids, labels = self._empty(rows), self._empty(rows)
+            inputs_np, labels_np = input_ids.numpy(), labels.numpy()
+            for b, (block, start) in enumerate(zip(which.tolist(), starts.tolist(), strict=True)):
+                values = blocks[block].values
+                inputs_np[b] = values[start : start + t]
+                labels_np[b] = values[start + 1 : start + t + 1]
+        else:
+            windows = torch.empty((rows, t + 1), dtype=torch.int64)
+            windows_np = windows.numpy()
+            for b, (block, start) in enumerate(zip(which.tolist(), starts.tolist(), strict=True)):
+                windows_np[b] = blocks[block].values[start : start + t + 1]
+            input_ids, labels = windows[:, :-1], windows[:, 1:]
         batch = {"input_ids": input_ids, "labels": labels}
         if self.boundaries:
             batch.update(self._boundaries(blocks, which, starts))
