@@ -5,7 +5,6 @@ window and document can be traced back to its place."""
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -85,22 +84,3 @@ def make_dataset(tmp_path: Path) -> MakeDataset:
 
 def manifest_of(root: Path) -> dict[str, object]:
     return json.loads((root / "manifest.json").read_text())
-
-
-@pytest.fixture
-def no_leaks() -> Callable[[], None]:
-    """Call at the end of a test: no loader thread is left running."""
-    before = {t.ident for t in threading.enumerate()}
-
-    def check() -> None:
-        import gc
-
-        gc.collect()
-        left = [
-            t.name
-            for t in threading.enumerate()
-            if t.ident not in before and t.name.startswith("lmio-loader")
-        ]
-        assert left == []
-
-    return check
