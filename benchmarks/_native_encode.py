@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import functools
 import json
+import os
 import statistics
 import time
 from collections.abc import Callable
@@ -48,7 +49,7 @@ def cut(docs: list[str], mb: float) -> str:
     return text.decode("utf-8", "ignore")
 
 
-def train(texts: list[str], pattern: int, vocab: int) -> list[bytes]:
+def train(texts: list[str], pattern: int, vocab: int) -> tuple[list[bytes], list]:
     wc = _native.WordCounter(pattern, [])
     wc.add_texts(texts, 2)
     merges = _native.train_bpe(
@@ -58,7 +59,25 @@ def train(texts: list[str], pattern: int, vocab: int) -> list[bytes]:
     for left, right, new in merges:
         if new == len(tokens):
             tokens.append(tokens[left] + tokens[right])
-    return tokens
+    return tokens, merges
+
+
+def hf_tokenizer(tokens: list[bytes], merges: list[tuple[int, int, int]]) -> object:
+    """HF BPE with the same vocabulary and merge order (ByteLevel = the gpt2 pattern)."""
+    from tokenizers import Tokenizer, models, pre_tokenizers
+
+    printable = [*range(33, 127), *range(161, 173), *range(174, 256)]
+    b2u = {b: chr(b) for b in printable}
+    b2u.update({b: chr(256 + k) for k, b in enumerate(b for b in range(256) if b not in b2u)})
+
+    def hf(t: bytes) -> str:
+        return "".join(b2u[b] for b in t)
+
+    vocab = {hf(t): i for i, t in enumerate(tokens)}
+    pairs = [(hf(tokens[left]), hf(tokens[right])) for left, right, _ in merges]
+    tok = Tokenizer(models.BPE(vocab, pairs, ignore_merges=True))
+    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    return tok
 
 
 def median_time(repeat: int, fn: Callable[..., object], *args: object) -> float:
@@ -81,10 +100,12 @@ def main() -> None:
     train_texts = [t for name in FILES for t in docs[name]]
     print(
         f"{'pattern':8} {'corpus':8} {'MB':>5} {'tiktoken MB/s':>14} {'lmio MB/s':>10} {'ratio':>6}"
+        f" {'HF MB/s':>8}"
     )
     for pname in args.patterns.split(","):
         pat = NAMED_PATTERNS[pname]
-        tokens = train(train_texts, pat.native_id or 0, 32000)
+        tokens, merges = train(train_texts, pat.native_id or 0, 32000)
+        hf = hf_tokenizer(tokens, merges) if pname == "gpt2" else None
         ranks = {t: i for i, t in enumerate(tokens)}
         tk = tiktoken.Encoding("bench", pat_str=pat.regex, mergeable_ranks=ranks, special_tokens={})
         enc = _native.Encoder(tokens, {}, pat.native_id or 0)
@@ -93,8 +114,15 @@ def main() -> None:
             mb = len(text.encode()) / 1e6
             t_tk = median_time(args.repeat, tk.encode_ordinary, text)
             t_lm = median_time(args.repeat, enc.encode_ordinary, text)
+            hf_col = ""
+            if hf is not None:
+                ids = hf.encode(text, add_special_tokens=False).ids  # type: ignore[attr-defined]
+                same = ids == enc.encode_ordinary(text)
+                t_hf = median_time(args.repeat, hf.encode, text, None, False, False)  # type: ignore[attr-defined]
+                hf_col = f" {mb / t_hf:8.1f}" + ("" if same else " (ids differ)")
             print(
                 f"{pname:8} {name:8} {mb:5.1f} {mb / t_tk:14.1f} {mb / t_lm:10.1f} {t_tk / t_lm:6.2f}"
+                + hf_col
             )
         batch = [d for name in FILES for d in docs[name]]
         mb = sum(len(d.encode()) for d in batch) / 1e6
@@ -102,8 +130,14 @@ def main() -> None:
             tk_batch = functools.partial(tk.encode_ordinary_batch, num_threads=threads)
             t_tk = median_time(args.repeat, tk_batch, batch)
             t_lm = median_time(args.repeat, enc.encode_batch, batch, (), threads)
+            hf_col = ""
+            if hf is not None:
+                os.environ["RAYON_NUM_THREADS"] = str(threads)  # read when HF's pool starts
+                t_hf = median_time(args.repeat, hf.encode_batch, batch, False)  # type: ignore[attr-defined]
+                hf_col = f" {mb / t_hf:8.1f}"
             print(
                 f"{pname:8} batch/{threads}t {mb:5.1f} {mb / t_tk:14.1f} {mb / t_lm:10.1f} {t_tk / t_lm:6.2f}"
+                + hf_col
             )
 
 
