@@ -34,6 +34,7 @@ Packing = Literal["concat", "pad"]
 
 # Batches whose samples are looked up in the plan together.
 _PLAN_CHUNK = 64
+_MAX_READ_AHEAD = 256
 
 
 class TokenLoader(torch.utils.data.IterableDataset[Batch]):
@@ -271,8 +272,21 @@ class TokenLoader(torch.utils.data.IterableDataset[Batch]):
             pool=pool,
             packer=packer,
             prefetch=self.prefetch,
-            read_ahead=2 * self.num_threads,
+            read_ahead=self._read_ahead(),
         )
+
+    def _read_ahead(self) -> int:
+        """Row groups the readers may decode ahead of the batch being built: as many as a
+        quarter of the cache holds (readers then stay busy across shuffle windows instead of
+        waiting for the builder), at least two per thread, at most _MAX_READ_AHEAD."""
+        groups = sum(layout.num_row_groups for layout in self._layouts)
+        decoded = sum(
+            int(layout.group_tokens.sum()) * (2 if layout.dataset.token_type == "uint16" else 4)
+            + int(layout.group_rows.sum()) * 8
+            for layout in self._layouts
+        )
+        fit = self.cache_bytes // 4 // max(1, decoded // max(1, groups))
+        return int(min(_MAX_READ_AHEAD, max(2 * self.num_threads, fit)))
 
     def _jobs(self, partition: Partition, epoch: int, start: int) -> Iterator[Job]:
         """This consumer's batches, planned _PLAN_CHUNK batches at a time (one vectorised

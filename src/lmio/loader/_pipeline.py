@@ -27,7 +27,7 @@ __all__ = ["BatchPipeline", "Job"]
 Batch = dict[str, torch.Tensor]
 
 # Batches planned ahead at most, whatever the read-ahead (planning is cheap, but not free).
-_MAX_JOBS_AHEAD = 256
+_MAX_JOBS_AHEAD = 1024
 _PUT_POLL_SECONDS = 0.05
 
 
