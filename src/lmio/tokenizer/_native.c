@@ -60,7 +60,8 @@ static const uint8_t *utf8_of(PyObject *text, size_t *len, const char *what) {
     return (const uint8_t *)s;
 }
 
-/* Byte strings of a sequence of bytes objects (kept alive by *seq, a PySequence_Fast). */
+/* Byte strings of a sequence of bytes (or str) objects, kept alive by *seq: a tuple copy, so
+ * that no other thread can drop an item (a list can be mutated) while the GIL is released. */
 typedef struct {
     PyObject *seq;
     const uint8_t **ptrs;
@@ -78,7 +79,12 @@ static void byte_list_free(byte_list *b) {
 /* strings: 0 = bytes items, 1 = str items (as UTF-8). */
 static int byte_list_init(byte_list *b, PyObject *obj, int strings, const char *what) {
     memset(b, 0, sizeof(*b));
-    b->seq = PySequence_Fast(obj, what);
+    if (PyUnicode_Check(obj) || PyBytes_Check(obj)) { /* a common slip: one text, not a list */
+        PyErr_Format(PyExc_TypeError, "%s must be a sequence of items, not a single %.80s", what,
+                     Py_TYPE(obj)->tp_name);
+        return -1;
+    }
+    b->seq = PySequence_Tuple(obj);
     if (!b->seq) return -1;
     Py_ssize_t n = PySequence_Fast_GET_SIZE(b->seq);
     b->n = (size_t)n;
