@@ -93,16 +93,22 @@ def test_min_frequency_equals_hf(min_frequency: int) -> None:
 
 
 @pytest.mark.parametrize(
-    ("relpaths", "vocab"),
+    ("relpaths", "vocab", "max_bytes"),
     [
-        (["english/en_tinyshakespeare.txt"], 2000),
-        (["english/en_us_presidential_speeches.jsonl", "code/code_python_stdlib.jsonl"], 8000),
-        (["chinese/zh_tang_poems.jsonl"], 3000),
-        (["multilingual/udhr_multilingual.jsonl"], 2000),
+        (["english/en_tinyshakespeare.txt"], 2000, 1_500_000),
+        (
+            ["english/en_us_presidential_speeches.jsonl", "code/code_python_stdlib.jsonl"],
+            8000,
+            1_500_000,
+        ),
+        (["chinese/zh_tang_poems.jsonl"], 3000, 300_000),
+        (["multilingual/udhr_multilingual.jsonl"], 2000, 500_000),
     ],
 )
-def test_corpora_equal_hf(shared_corpora: Path, relpaths: list[str], vocab: int) -> None:
-    texts = [t for rel in relpaths for t in corpus_docs(shared_corpora, rel, 1_500_000)]
+def test_corpora_equal_hf(
+    shared_corpora: Path, relpaths: list[str], vocab: int, max_bytes: int
+) -> None:
+    texts = [t for rel in relpaths for t in corpus_docs(shared_corpora, rel, max_bytes)]
     assert_same_as_hf(texts, vocab)
 
 
