@@ -30,7 +30,7 @@ from lmio.prepare._unit_files import (
     work_file,
 )
 from lmio.text._clean import Cleaner
-from lmio.text._sources import Record, cut_point, iter_records
+from lmio.text._sources import Record, cut_point, iter_record_batches
 
 if TYPE_CHECKING:
     import numpy as np
@@ -86,7 +86,7 @@ class _UnitWorker:
 
     def run(self) -> UnitRecord:
         settings = self.settings
-        records = iter_records(
+        batches = iter_record_batches(
             self.unit.url,
             text_field=settings.text_field,
             split=settings.split,
@@ -108,18 +108,18 @@ class _UnitWorker:
             writers = open_writers(tokens, rows, self.context)
             whole: list[Record] = []
             chars = 0
-            for record in records:
-                if record.part == 0 and record.last:
-                    whole.append(record)
-                    chars += len(record.text)
-                    if chars < _BATCH_CHARS and len(whole) < _BATCH_ROWS:
-                        continue
+            for batch in batches:
+                for record in batch:
+                    if record.part == 0 and record.last:
+                        whole.append(record)
+                        chars += len(record.text)
+                    else:  # a part of a long document: what came before goes first
+                        self._documents(whole)
+                        whole, chars = [], 0
+                        self._part(record)
+                if chars >= _BATCH_CHARS or len(whole) >= _BATCH_ROWS:
                     self._documents(whole)
                     whole, chars = [], 0
-                else:
-                    self._documents(whole)
-                    whole, chars = [], 0
-                    self._part(record)
                 if self.rows.chars >= _BATCH_CHARS or len(self.rows) >= _BATCH_ROWS:
                     self._flush(writers)
             self._documents(whole)

@@ -39,8 +39,11 @@ _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 # deleting them from the encoded text finds them several times faster than a regex search.
 _C0_BYTES = bytes([*range(0x09), 0x0B, 0x0C, *range(0x0E, 0x20), 0x7F])
 _C1_LEAD = b"\xc2"  # U+0080..U+009F encode as C2 80..C2 9F
+_C1_BYTES = re.compile(b"\xc2[\x80-\x9f]")
 _BLANK_RUNS = re.compile("\n{4,}")
-_UNTIDY = ("\r", " \n", "\t\n", "\n\n\n\n")  # what the whitespace step changes, besides the ends
+_BATCH_CHECK_CHARS = 4096  # documents longer than this are cleaned one by one
+# What the whitespace step changes, besides a document's ends.
+_UNTIDY = (b"\r", b" \n", b"\t\n", b"\n\n\n\n")
 _ALWAYS_KEPT = frozenset("\t\n ")
 _MAJOR_CATEGORIES = {
     "L": "ultmo",
@@ -219,43 +222,57 @@ class Cleaner:
         return text
 
     def clean_batch(self, texts: Sequence[str]) -> list[str]:
-        """Whole documents, cleaned and counted as one call each would, but each step's check
-        runs once over the batch: short documents cost little more than their characters."""
+        """Whole documents, cleaned and counted as one call each would. Each step's check runs
+        once over all the short documents, encoded together: they cost little more than their
+        bytes. (Long ones gain nothing from that, and go one by one.)"""
+        long = [i for i, text in enumerate(texts) if len(text) > _BATCH_CHECK_CHARS]
+        if not long:
+            return self._clean_short(texts)
+        out = list(texts)
+        for i in long:
+            out[i] = self(out[i])
+        short = [i for i, text in enumerate(texts) if len(text) <= _BATCH_CHECK_CHARS]
+        for i, text in zip(short, self._clean_short([texts[i] for i in short]), strict=True):
+            out[i] = text
+        return out
+
+    def _clean_short(self, texts: Sequence[str]) -> list[str]:
         options, stats = self.options, self.stats
         out = list(texts)
         stats.documents += len(out)
-        # Joined by newlines, which no step removes, composes or counts as part of a run the
-        # checks look for (beyond false alarms, which only cost a closer look).
-        joined = "\n".join(out)
-        if options.remove_control and _has_control(joined):
+        # Joined by newlines, which no step removes or composes; a pattern the checks look for
+        # that spans two documents is only a false alarm, which costs a closer look.
+        data = _utf8("\n".join(out))
+        stale = False  # whether `data` still holds the batch as it is now
+        if options.remove_control and _has_control_bytes(data):
             for i, text in enumerate(out):
                 if _has_control(text):
                     out[i], removed = _CONTROL.subn("", text)
                     stats.control_chars += removed
-            joined = "\n".join(out)
+            stale = True
         form = options.normalization
-        if (
-            form is not None
-            and not joined.isascii()
-            and not unicodedata.is_normalized(form, joined)
-        ):
+        if form is not None and (stale or not data.isascii()):
             for i, text in enumerate(out):
                 if not text.isascii() and not unicodedata.is_normalized(form, text):
                     out[i] = unicodedata.normalize(form, text)
-                    stats.normalized += out[i] != text
-            joined = "\n".join(out)
-        if options.lowercase and not joined.islower():
+                    if out[i] != text:
+                        stats.normalized += 1
+                        stale = True
+        if options.lowercase:
             for i, text in enumerate(out):
-                out[i] = text.lower()
-                stats.lowercased += out[i] != text
-            joined = "\n".join(out)
+                if not text.islower():
+                    out[i] = text.lower()
+                    stats.lowercased += out[i] != text
+            stale = True
         if options.keep_categories is not None:
             out = [self._filter_categories(text) for text in out]
-            joined = "\n".join(out)
+            stale = True
         if options.whitespace:
-            needs_tidying = any(pattern in joined for pattern in _UNTIDY)
+            if stale:
+                data = _utf8("\n".join(out))
+            untidy = any(pattern in data for pattern in _UNTIDY)
             for i, text in enumerate(out):
-                tidied = _tidy_whitespace(text) if needs_tidying else text.strip()
+                tidied = _tidy_whitespace(text) if untidy else text.strip()
                 if tidied is not text and tidied != text:
                     stats.whitespace += 1
                     out[i] = tidied
@@ -296,11 +313,18 @@ def _tidy_whitespace(text: str, *, first: bool = True, last: bool = True) -> str
     return text.rstrip() if last else text
 
 
+def _utf8(text: str) -> bytes:
+    return text.encode("utf-8", "surrogatepass")
+
+
 def _has_control(text: str) -> bool:
-    data = text.encode("utf-8", "surrogatepass")
+    return _has_control_bytes(_utf8(text))
+
+
+def _has_control_bytes(data: bytes) -> bool:
     if len(data.translate(None, _C0_BYTES)) != len(data):
         return True
-    return _C1_LEAD in data and _CONTROL.search(text) is not None
+    return _C1_LEAD in data and _C1_BYTES.search(data) is not None
 
 
 def clean(text: str, *, options: CleanOptions | None = None) -> str:
