@@ -1,9 +1,17 @@
-"""Whole-object reads and atomic writes for local paths and fsspec URLs."""
+"""Whole-object reads, streams and atomic writes for local paths and fsspec URLs.
+
+Every module of lmio does its I/O through these. Remote URLs go through `lmio.store._remote`
+(options, defaults, retries) and `lmio.store._transfer` (parallel ranged GETs, multipart
+uploads), so each call here is retried on throttling, 5xx answers, resets and timeouts, and
+raises `StorageError` once the tries are spent.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import hashlib
+import io
+import logging
 import os
 import shutil
 import tempfile
@@ -11,7 +19,17 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
 
-from lmio.errors import NotFoundError
+from lmio.errors import IntegrityError, NotFoundError
+from lmio.store._checksums import Checksum
+from lmio.store._remote import Remote, remote
+from lmio.store._transfer import (
+    RangedInput,
+    iter_parts,
+    object_size,
+    open_atomic_writer,
+    read_whole,
+    write_whole,
+)
 
 __all__ = [
     "exists",
@@ -27,7 +45,10 @@ __all__ = [
     "write_bytes_atomic",
 ]
 
+logger = logging.getLogger(__name__)
+
 _HASH_BLOCK = 1 << 22
+_INPUT_BUFFER = 1 << 22
 
 
 def is_local(url: str | os.PathLike[str]) -> bool:
@@ -40,13 +61,6 @@ def _local_path(url: str | os.PathLike[str]) -> Path:
     return Path(text[len("file://") :] if text.startswith("file://") else text)
 
 
-def _filesystem(url: str, storage_options: dict[str, Any] | None) -> tuple[Any, str]:
-    import fsspec
-
-    fs, path = fsspec.core.url_to_fs(url, **(storage_options or {}))
-    return fs, path
-
-
 def url_join(base: str | os.PathLike[str], *parts: str) -> str:
     text = os.fspath(base)
     if is_local(text):
@@ -54,42 +68,86 @@ def url_join(base: str | os.PathLike[str], *parts: str) -> str:
     return "/".join([text.rstrip("/"), *parts])
 
 
-def exists(url: str | os.PathLike[str], *, storage_options: dict[str, Any] | None = None) -> bool:
-    if is_local(url):
-        return _local_path(url).exists()
-    fs, path = _filesystem(os.fspath(url), storage_options)
-    return bool(fs.exists(path))
+def _fresh(target: Remote) -> Remote:
+    """`target` with fsspec's cached listings of it dropped: other processes write too."""
+    target.fs.invalidate_cache(target.path)
+    return target
 
 
-def read_bytes(
-    url: str | os.PathLike[str], *, storage_options: dict[str, Any] | None = None
-) -> bytes:
-    """The whole object; a missing one raises `NotFoundError` naming it."""
+@contextlib.contextmanager
+def _not_found_as_lmio(url: str | os.PathLike[str]) -> Iterator[None]:
     try:
-        if is_local(url):
-            return _local_path(url).read_bytes()
-        fs, path = _filesystem(os.fspath(url), storage_options)
-        return bytes(fs.cat_file(path))
-    except FileNotFoundError:
+        yield
+    except FileNotFoundError as exc:
+        if isinstance(exc, NotFoundError):
+            raise
         raise NotFoundError(f"no such file: {os.fspath(url)}") from None
     except IsADirectoryError:
         raise NotFoundError(f"expected a file but found a directory: {os.fspath(url)}") from None
+
+
+def exists(url: str | os.PathLike[str], *, storage_options: dict[str, Any] | None = None) -> bool:
+    if is_local(url):
+        return _local_path(url).exists()
+    target = _fresh(remote(url, storage_options))
+    return bool(target.call("HEAD", lambda: target.fs.exists(target.path)))
+
+
+def size(url: str | os.PathLike[str], *, storage_options: dict[str, Any] | None = None) -> int:
+    """Size of the object in bytes; a missing one raises `NotFoundError` naming it."""
+    with _not_found_as_lmio(url):
+        if is_local(url):
+            return _local_path(url).stat().st_size
+        return object_size(_fresh(remote(url, storage_options)))
+
+
+def read_bytes(
+    url: str | os.PathLike[str],
+    *,
+    storage_options: dict[str, Any] | None = None,
+    checksum: str | None = None,
+) -> bytes:
+    """The whole object; a missing one raises `NotFoundError` naming it.
+
+    With `checksum` (`sha256:<hex>`, as recorded when the object was written) the bytes are
+    verified: a mismatch is read once more, then raises `IntegrityError`.
+    """
+    expected = Checksum(checksum) if checksum is not None else None
+    for attempt in (1, 2):
+        with _not_found_as_lmio(url):
+            if is_local(url):
+                data = _local_path(url).read_bytes()
+            else:
+                data = read_whole(remote(url, storage_options))
+        if expected is None:
+            return data
+        hasher = expected.hasher()
+        hasher.update(data)
+        if expected.matches(hasher):
+            return data
+        found = expected.format(hasher)
+        if attempt == 1:
+            logger.warning("%s read as %s, expected %s; reading it again", url, found, checksum)
+    raise IntegrityError(
+        f"{os.fspath(url)} is damaged: read twice, its checksum is {found} but {checksum} was "
+        "recorded when it was written; restore the object or write it again"
+    )
 
 
 def open_input(
     url: str | os.PathLike[str], *, storage_options: dict[str, Any] | None = None
 ) -> IO[bytes]:
-    """A binary stream for reading; a missing object raises `NotFoundError`."""
-    try:
+    """A seekable binary stream for reading; a missing object raises `NotFoundError`.
+
+    Remote objects are read with ranged GETs, each retried on its own; a read larger than a
+    part fetches its parts in parallel.
+    """
+    with _not_found_as_lmio(url):
         if is_local(url):
             return _local_path(url).open("rb")
-        fs, path = _filesystem(os.fspath(url), storage_options)
-        stream: IO[bytes] = fs.open(path, "rb")
-        return stream
-    except FileNotFoundError:
-        raise NotFoundError(f"no such file: {os.fspath(url)}") from None
-    except IsADirectoryError:
-        raise NotFoundError(f"expected a file but found a directory: {os.fspath(url)}") from None
+        target = remote(url, storage_options)
+        raw = RangedInput(target, object_size(target))
+        return io.BufferedReader(raw, buffer_size=min(_INPUT_BUFFER, target.part_size))
 
 
 def write_bytes_atomic(
@@ -98,46 +156,14 @@ def write_bytes_atomic(
     """Readers see the old object or the new one, never a torn write.
 
     Locally: a temporary file in the same directory, fsync, then rename over the target.
-    Object stores publish an upload only when it completes, which is atomic already.
+    Object stores publish an upload only when it completes (a multipart upload for objects
+    larger than a part), which is atomic already.
     """
     if not is_local(url):
-        fs, path = _filesystem(os.fspath(url), storage_options)
-        fs.pipe_file(path, data)
+        write_whole(remote(url, storage_options), data)
         return
-    target = _local_path(url)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    try:
-        with os.fdopen(fd, "wb") as tmp:
-            tmp.write(data)
-            tmp.flush()
-            os.fsync(tmp.fileno())
-        os.replace(tmp_name, target)
-    except BaseException:
-        Path(tmp_name).unlink(missing_ok=True)
-        raise
-
-
-def size(url: str | os.PathLike[str], *, storage_options: dict[str, Any] | None = None) -> int:
-    """Size of the object in bytes; a missing one raises `NotFoundError` naming it."""
-    try:
-        if is_local(url):
-            return _local_path(url).stat().st_size
-        fs, path = _filesystem(os.fspath(url), storage_options)
-        return int(fs.size(path))
-    except FileNotFoundError:
-        raise NotFoundError(f"no such file: {os.fspath(url)}") from None
-
-
-def sha256_file(
-    url: str | os.PathLike[str], *, storage_options: dict[str, Any] | None = None
-) -> str:
-    """`sha256:<hex>` of the object's bytes, read in blocks."""
-    digest = hashlib.sha256()
-    with open_input(url, storage_options=storage_options) as stream:
-        while block := stream.read(_HASH_BLOCK):
-            digest.update(block)
-    return "sha256:" + digest.hexdigest()
+    with open_output_atomic(url) as stream:
+        stream.write(data)
 
 
 @contextlib.contextmanager
@@ -146,13 +172,20 @@ def open_output_atomic(
 ) -> Iterator[IO[bytes]]:
     """A binary stream whose content appears at `url` only if the block finishes without error.
 
-    Locally: a temporary file beside the target, fsync, then rename. Object stores publish
-    an upload only when it completes.
+    Locally: a temporary file beside the target, fsync, then rename. On S3: parts are uploaded
+    while the block writes, and the multipart upload is completed at its end, or aborted.
+    Other filesystems: a local temporary file, uploaded at the end.
     """
     if not is_local(url):
-        fs, path = _filesystem(os.fspath(url), storage_options)
-        with fs.open(path, "wb") as remote:
-            yield remote
+        raw, commit, discard = open_atomic_writer(remote(url, storage_options))
+        stream = io.BufferedWriter(raw, buffer_size=_INPUT_BUFFER)
+        try:
+            yield stream
+            stream.flush()
+            commit()
+        except BaseException:
+            discard()
+            raise
         return
     target = _local_path(url)
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -168,6 +201,23 @@ def open_output_atomic(
         raise
 
 
+def sha256_file(
+    url: str | os.PathLike[str], *, storage_options: dict[str, Any] | None = None
+) -> str:
+    """`sha256:<hex>` of the object's bytes, read in blocks (parallel parts when remote)."""
+    hasher = hashlib.sha256()
+    with _not_found_as_lmio(url):
+        if is_local(url):
+            with _local_path(url).open("rb") as stream:
+                while block := stream.read(_HASH_BLOCK):
+                    hasher.update(block)
+        else:
+            target = remote(url, storage_options)
+            for part in iter_parts(target, object_size(target)):
+                hasher.update(part)
+    return "sha256:" + hasher.hexdigest()
+
+
 def list_names(
     url: str | os.PathLike[str], *, storage_options: dict[str, Any] | None = None
 ) -> list[str]:
@@ -175,10 +225,16 @@ def list_names(
     if is_local(url):
         folder = _local_path(url)
         return sorted(entry.name for entry in folder.iterdir()) if folder.is_dir() else []
-    fs, path = _filesystem(os.fspath(url), storage_options)
-    if not fs.exists(path):
-        return []
-    return sorted(entry.rstrip("/").rsplit("/", 1)[-1] for entry in fs.ls(path, detail=False))
+    target = _fresh(remote(url, storage_options))
+
+    def names() -> list[str]:
+        try:
+            entries = target.fs.ls(target.path, detail=False)
+        except FileNotFoundError:
+            return []
+        return sorted(entry.rstrip("/").rsplit("/", 1)[-1] for entry in entries)
+
+    return target.call("LIST", names)
 
 
 def remove(
@@ -197,6 +253,10 @@ def remove(
         else:
             path.unlink(missing_ok=True)
         return
-    fs, path_text = _filesystem(os.fspath(url), storage_options)
-    if fs.exists(path_text):
-        fs.rm(path_text, recursive=recursive)
+    target = remote(url, storage_options)
+
+    def delete() -> None:
+        with contextlib.suppress(FileNotFoundError):
+            target.fs.rm(target.path, recursive=recursive)
+
+    target.call("DELETE", delete)
