@@ -8,10 +8,11 @@ imports happen inside the handlers, so `lmio --help` stays fast.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import logging
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import NoReturn
 
 from lmio._version import __version__
@@ -52,6 +53,15 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "-q", "--quiet", action="store_true", help="print only results and errors, no progress"
     )
+    parser.add_argument(
+        "--storage-option",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="an option for every remote URL (s3://, gs://, ...), repeatable: "
+        "endpoint_url=http://host:9000, profile=NAME, anon=true, retries=10, part_size=16MiB, "
+        "config_kwargs.read_timeout=30 (see README, Storage and URLs)",
+    )
     subparsers = parser.add_subparsers(
         title="commands", metavar="COMMAND", parser_class=_Parser, required=True
     )
@@ -76,7 +86,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     _configure_logging(debug=args.debug, quiet=args.quiet)
     try:
-        status = args.handler(args)
+        with _storage_options(args.storage_option):
+            status = args.handler(args)
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
@@ -99,6 +110,26 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         return EXIT_ERROR
     return int(status or 0)
+
+
+@contextlib.contextmanager
+def _storage_options(items: Sequence[str]) -> Iterator[None]:
+    """`--storage-option` values: `lmio.store`'s process-wide defaults while a command runs."""
+    if not items:
+        yield
+        return
+    from lmio.store import (
+        get_default_storage_options,
+        parse_storage_options,
+        set_default_storage_options,
+    )
+
+    saved = get_default_storage_options()
+    set_default_storage_options(parse_storage_options(items))
+    try:
+        yield
+    finally:
+        set_default_storage_options(saved)
 
 
 def _one_line(exc: BaseException) -> str:
