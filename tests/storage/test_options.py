@@ -3,13 +3,21 @@
 from __future__ import annotations
 
 import random
+import subprocess
+import sys
 
 import pytest
 from botocore.exceptions import ClientError, EndpointConnectionError, ReadTimeoutError
 from s3fs.errors import translate_boto_error
 
 from lmio.errors import FormatError, InvalidArgumentError, StorageError
-from lmio.store import check_relative, parse_storage_options, resolve_under
+from lmio.store import (
+    check_relative,
+    get_default_storage_options,
+    parse_storage_options,
+    resolve_under,
+    set_default_storage_options,
+)
 from lmio.store._remote import merge_storage_options, remote
 from lmio.store._retry import RetryPolicy, is_transient, retry_call
 
@@ -165,3 +173,20 @@ def test_relative_paths_resolve_under_the_root() -> None:
     assert resolve_under("/tmp/ds", "data/x", source="m") == "/tmp/ds/data/x"
     with pytest.raises(FormatError):
         resolve_under("s3://b/ds", 7, source="m")
+
+
+def test_defaults_reach_worker_processes_through_the_environment(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("LMIO_STORAGE_OPTIONS", raising=False)
+    set_default_storage_options({"endpoint_url": "http://127.0.0.1:9000", "retries": 2})
+    code = "from lmio.store import get_default_storage_options as g; print(sorted(g().items()))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[('endpoint_url', 'http://127.0.0.1:9000'), ('retries', 2)]"
+    set_default_storage_options(None)
+    assert get_default_storage_options() == {}
+    with pytest.raises(InvalidArgumentError, match="must be JSON values"):
+        set_default_storage_options({"session": object()})
+    monkeypatch.setenv("LMIO_STORAGE_OPTIONS", "[1, 2]")
+    with pytest.raises(InvalidArgumentError, match="must hold a JSON object"):
+        get_default_storage_options()

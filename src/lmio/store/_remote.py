@@ -13,7 +13,8 @@ s3fs's `endpoint_url`, `key`, `secret`, `anon`, `profile`, `client_kwargs`, `con
     read_timeout       seconds without a byte before a request is abandoned (60; s3 only)
 
 The CLI's `--storage-option KEY=VALUE` sets process-wide defaults through
-`set_default_storage_options`; options given to a call are merged over them.
+`set_default_storage_options` (kept in the `LMIO_STORAGE_OPTIONS` environment variable, so
+worker processes inherit them); options given to a call are merged over them.
 
 For `s3://` lmio owns the retry loop: botocore's and s3fs's own retries are turned off, so a
 request is tried `retries` times in all, with one backoff policy and one log line per retry.
@@ -24,9 +25,10 @@ Endpoints and credentials come from the standard AWS places unless given as opti
 
 from __future__ import annotations
 
+import copy
+import functools
 import json
 import os
-import threading
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -57,20 +59,45 @@ _TEXT_KEYS = frozenset(
     {"key", "secret", "token", "username", "password", "profile", "endpoint_url", "region_name"}
 )
 
-_defaults: dict[str, Any] = {}
-_defaults_lock = threading.Lock()
+ENV_VAR = "LMIO_STORAGE_OPTIONS"
 
 
 def set_default_storage_options(options: Mapping[str, Any] | None) -> None:
-    """Options every storage call in this process starts from (the CLI sets them)."""
-    with _defaults_lock:
-        _defaults.clear()
-        _defaults.update(options or {})
+    """Options every storage call in this process, and in processes it starts, begins with.
+
+    They live in the `LMIO_STORAGE_OPTIONS` environment variable (JSON), so worker processes
+    inherit them; the CLI's `--storage-option` sets them. Values must be JSON values.
+    """
+    if not options:
+        os.environ.pop(ENV_VAR, None)
+        return
+    try:
+        text = json.dumps(dict(options), sort_keys=True)
+    except TypeError as exc:
+        raise InvalidArgumentError(
+            f"default storage options must be JSON values so that worker processes inherit "
+            f"them ({exc}); pass other values as storage_options= to each call"
+        ) from None
+    os.environ[ENV_VAR] = text
 
 
 def get_default_storage_options() -> dict[str, Any]:
-    with _defaults_lock:
-        return dict(_defaults)
+    """The process-wide defaults: `LMIO_STORAGE_OPTIONS` read as a JSON object."""
+    return copy.deepcopy(_parse_defaults(os.environ.get(ENV_VAR, "")))
+
+
+@functools.lru_cache(maxsize=4)
+def _parse_defaults(text: str) -> dict[str, Any]:
+    try:
+        value = json.loads(text) if text else {}
+    except ValueError:
+        value = None
+    if not isinstance(value, dict):
+        raise InvalidArgumentError(
+            f"{ENV_VAR} must hold a JSON object such as "
+            f'{{"endpoint_url": "http://localhost:9000"}}, got {text!r}'
+        )
+    return value
 
 
 def merge_storage_options(
