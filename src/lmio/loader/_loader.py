@@ -245,6 +245,10 @@ class TokenLoader(torch.utils.data.IterableDataset[Batch]):
     def _pipeline(
         self, partition: Partition, epoch: int, start: int, *, pin: bool
     ) -> BatchPipeline:
+        # Imported here, before the threads start: imported by the first reader thread, it
+        # holds the GIL and the import lock while the other readers and the builder wait.
+        import pyarrow.parquet  # noqa: F401
+
         packer = Packer(
             seq_len=self.seq_len,
             packing=self.packing,
