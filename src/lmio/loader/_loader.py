@@ -7,8 +7,8 @@ import hashlib
 import logging
 import os
 import weakref
-from collections.abc import Iterator, Mapping
-from typing import Any, Literal
+from collections.abc import Callable, Iterator, Mapping
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import torch
@@ -24,6 +24,9 @@ from lmio.loader._plan import Partition, Plan, Schedule, SourceOrder
 from lmio.loader._readers import ReaderPool
 from lmio.loader._source import Layout, RowGroupReader, ShardChecks, TokenBlock, open_layout
 from lmio.loader._state import LoaderState
+
+if TYPE_CHECKING:
+    from lmio.store import Dataset
 
 __all__ = ["TokenLoader"]
 
@@ -43,8 +46,8 @@ class TokenLoader(torch.utils.data.IterableDataset[Batch]):
     `dataset` is the path or URL of a dataset written by `lmio prepare`, an opened dataset, or
     a `Mixture` of several. With packing="concat" each sample is a window of seq_len + 1
     tokens cut from a row group's documents joined end to end (each ends with EOS); windows
-    start every seq_len tokens and a row group's tail shorter than a window is left out.
-    `boundaries=True` adds `position_ids` (restarting at each document) and `document_ids`
+    start every seq_len tokens and a row group's tail shorter than a window is left out;
+    input_ids and labels are two views of one [B, T + 1] buffer. `boundaries=True` adds `position_ids` (restarting at each document) and `document_ids`
     for document-masked attention (see `document_attention_mask`). With packing="pad" each
     sample is one document, truncated to seq_len + 1 tokens or padded with `pad_id`; labels
     are -100 where there is nothing to predict and `attention_mask` marks the real tokens.
@@ -71,7 +74,7 @@ class TokenLoader(torch.utils.data.IterableDataset[Batch]):
 
     def __init__(
         self,
-        dataset: str | os.PathLike[str] | Mixture | Any,
+        dataset: str | os.PathLike[str] | Dataset | Mixture,
         *,
         batch_size: int,
         seq_len: int,
@@ -129,7 +132,7 @@ class TokenLoader(torch.utils.data.IterableDataset[Batch]):
         self._sample_ids = sample_ids
 
         mixture = dataset if isinstance(dataset, Mixture) else None
-        sources: list[Any] = mixture.datasets if mixture is not None else [dataset]
+        sources = dataset.datasets if isinstance(dataset, Mixture) else [dataset]
         self._layouts = [open_layout(source) for source in sources]
         counts = [self._sample_counts(layout) for layout in self._layouts]
         orders = [
@@ -259,7 +262,7 @@ class TokenLoader(torch.utils.data.IterableDataset[Batch]):
         checks = self._checks
         offsets = self._key_offsets
 
-        def make_reader() -> Any:
+        def make_reader() -> Callable[[int], TokenBlock]:
             readers = [RowGroupReader(c) for c in checks]
 
             def read(key: int) -> TokenBlock:

@@ -5,9 +5,12 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING
 
 from lmio.errors import InvalidArgumentError
+
+if TYPE_CHECKING:
+    from lmio.store import Dataset
 
 __all__ = ["Mixture"]
 
@@ -28,7 +31,7 @@ class Mixture:
 
     def __init__(
         self,
-        datasets: Sequence[str | os.PathLike[str] | Any],
+        datasets: Sequence[str | os.PathLike[str] | Dataset],
         *,
         weights: Sequence[float],
         samples_per_epoch: int | None = None,
