@@ -28,6 +28,18 @@ T = TypeVar("T")
 R = TypeVar("R")
 
 
+def _start_worker(tokenizer: Tokenizer, checksum: str) -> None:
+    """A new worker: keep the tokenizer, and import what the tasks use now, while the parent
+    is still listing the inputs (pyarrow's first array alone imports pandas: ~0.4 s)."""
+    remember(tokenizer, checksum)
+    import pyarrow as pa
+
+    import lmio.prepare._shard_task
+    import lmio.prepare._unit  # noqa: F401
+
+    pa.array([0])
+
+
 class WorkerDiedError(LmioError):
     """A worker process ended without finishing its task (killed, or out of memory)."""
 
@@ -51,7 +63,7 @@ class LocalExecutor:
         self._pool = ProcessPoolExecutor(
             max_workers=self.workers,
             mp_context=multiprocessing.get_context("spawn"),
-            initializer=remember,
+            initializer=_start_worker,
             initargs=(tokenizer, checksum),
         )
         for _ in range(self.workers):
@@ -73,11 +85,11 @@ class LocalExecutor:
                 futures[pool.submit(fn, context, task)] = task
             for future in as_completed(futures):
                 yield futures[future], future.result()
-        except BrokenProcessPool:
+        except BrokenProcessPool as exc:
             self.close()
             raise WorkerDiedError(
                 "a worker process died (it was killed, or ran out of memory) before finishing "
-                "its work; what finished is kept: rerun the same command to continue"
+                f"its work ({exc}); what finished is kept: rerun the same command to continue"
             ) from None
         except BaseException:
             for future in futures:
@@ -85,8 +97,11 @@ class LocalExecutor:
             raise
 
     def close(self) -> None:
+        """Let the workers go without waiting for their interpreters to tear down (up to a
+        second): they exit on their own. After an error, a task already running finishes in
+        the background; its files are written atomically, so a rerun just finds them."""
         if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool.shutdown(wait=False, cancel_futures=True)
             self._pool = None
 
     def __enter__(self) -> LocalExecutor:

@@ -10,6 +10,7 @@ shards behind, and the same command continues from them.
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import os
 import shutil
@@ -120,8 +121,7 @@ def prepare(
         raise InvalidArgumentError(f"engine must be 'local' or 'spark', got {engine!r}")
     if workers is not None and workers < 1:
         raise InvalidArgumentError(f"workers must be at least 1, got {workers}")
-    tok, tok_bytes = _resolve_tokenizer(tokenizer)
-    checksum = tok.checksum  # computed over the whole vocabulary: once
+    tok, tok_bytes, checksum = _resolve_tokenizer(tokenizer)
     if append_eos and tok.eos_id is None:
         raise InvalidArgumentError(
             "the tokenizer has no <|endoftext|> token to append after each document; "
@@ -152,7 +152,7 @@ def prepare(
             if spool is not None:
                 run.place_spool(spool)
             remember(tok, checksum)
-            report = run.execute(unit_bytes)
+            report = run.execute(unit_bytes, started=started)
     report.seconds = time.perf_counter() - started
     logger.info(
         "prepared %s: %d documents, %d tokens in %d shards",
@@ -230,22 +230,25 @@ class _Run:
                 write_bytes_atomic(target, data.read(), storage_options=self.options)
         self.files = [replace(self.files[0], url=target)]
 
-    def execute(self, unit_bytes: int) -> PrepareReport:
+    def execute(self, unit_bytes: int, *, started: float) -> PrepareReport:
         report = self.report
         report.engine = self.executor.description
         units = plan_units(self.files, split=self.context.settings.split, unit_bytes=unit_bytes)
-        phase = time.perf_counter()
+        clock = time.perf_counter()
+        report.stage_seconds["setup"] = clock - started
         records = self._units(units)
-        logger.debug("phase 1: %d units in %.2f s", len(units), time.perf_counter() - phase)
         self._count_reading(units, records)
+        report.stage_seconds["tokenize"] = time.perf_counter() - clock
+        clock = time.perf_counter()
         plans, duplicates = plan_shards(self.context, units)
         report.clean.duplicates += duplicates
         if not plans:
             raise DataError(self._nothing_to_write())
-        phase = time.perf_counter()
+        report.stage_seconds["plan"] = time.perf_counter() - clock
+        clock = time.perf_counter()
         shards = self._shards(plans)
-        logger.debug("phase 2: %d shards in %.2f s", len(plans), time.perf_counter() - phase)
         self._publish(plans, shards)
+        report.stage_seconds["write"] = time.perf_counter() - clock
         return report
 
     def _units(self, units: list[Unit]) -> dict[int, UnitRecord]:
@@ -356,12 +359,17 @@ class _Run:
 
 def _resolve_tokenizer(
     tokenizer: Tokenizer | str | os.PathLike[str],
-) -> tuple[Tokenizer, bytes | None]:
-    """The tokenizer, and the exact bytes of its file when it was given as one."""
+) -> tuple[Tokenizer, bytes | None, str]:
+    """The tokenizer, the exact bytes of its file when it was given as one, and its checksum.
+
+    The checksum covers the whole vocabulary: a file's was verified when it was loaded, so it
+    is read from the file rather than computed again.
+    """
     if isinstance(tokenizer, Tokenizer):
-        return tokenizer, None
+        return tokenizer, None, tokenizer.checksum
     if isinstance(tokenizer, (str, os.PathLike)):
-        return Tokenizer.load(tokenizer), read_bytes(tokenizer)
+        data = read_bytes(tokenizer)
+        return Tokenizer.load(tokenizer), data, str(json.loads(data)["checksum"])
     raise InvalidArgumentError(
         "tokenizer must be a Tokenizer or the path of an lmio tokenizer file, "
         f"got {type(tokenizer).__name__}"

@@ -32,6 +32,8 @@ class PrepareReport:
     units_resumed: int = 0
     shards_resumed: int = 0
     seconds: float = 0.0
+    # setup (tokenizer, workers, inputs), tokenize (phase 1), plan, write (shards, manifest)
+    stage_seconds: dict[str, float] = field(default_factory=dict)
     already_complete: bool = False
 
     @property
@@ -67,6 +69,11 @@ class PrepareReport:
             shards=int(totals.get("shards", 0)),
             output_bytes=int(totals.get("bytes", 0)),
             already_complete=True,
+        )
+
+    def _stages(self) -> str:
+        return ", ".join(
+            f"{name} {format_duration(seconds)}" for name, seconds in self.stage_seconds.items()
         )
 
     def as_rows(self) -> list[tuple[str, object]]:
@@ -117,7 +124,7 @@ class PrepareReport:
             )
         rows += [
             ("engine", self.engine),
-            ("time", format_duration(self.seconds)),
+            ("time", f"{format_duration(self.seconds)} ({self._stages()})"),
             ("throughput", f"{self.megabytes_per_second:.2f} MB/s of input"),
         ]
         return rows

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
+from hashlib import blake2b as _blake2b
 from typing import TYPE_CHECKING, Any
 
 from lmio.errors import FormatError
@@ -139,30 +140,26 @@ class _UnitWorker:
             return
         clean = self.settings.clean
         stats = self.record.clean
-        seen = self.seen
-        texts: list[str] = []
-        keys: list[int] = []
-        digests: list[bytes] = []
-        for record, text in zip(
-            records, self.cleaner.clean_batch([r.text for r in records]), strict=True
-        ):
-            if len(text) < clean.min_chars:
-                stats.too_short += 1
-                continue
-            if clean.max_chars is not None and len(text) > clean.max_chars:
-                stats.too_long += 1
-                continue
-            digest = _NO_HASH
-            if clean.dedup:
-                digest = hashlib.blake2b(text.encode(), digest_size=16).digest()
-                if digest in seen:
-                    stats.duplicates += 1
-                    continue
-                seen.add(digest)
-            texts.append(text)
-            keys.append(record.key)
-            digests.append(digest)
-        self.rows.extend_documents(texts, doc_ids(self.unit.source, keys).tolist(), digests)
+        cleaned = self.cleaner.clean_batch([record.text for record in records])
+        low = clean.min_chars
+        high = clean.max_chars if clean.max_chars is not None else float("inf")
+        kept = [i for i, text in enumerate(cleaned) if low <= len(text) <= high]
+        if len(kept) < len(cleaned):
+            stats.too_short += sum(1 for text in cleaned if len(text) < low)
+            stats.too_long += sum(1 for text in cleaned if len(text) > high)
+        digests = [_NO_HASH] * len(kept)
+        if clean.dedup:
+            digests = [_blake2b(cleaned[i].encode(), digest_size=16).digest() for i in kept]
+            unique = _first_occurrences(digests, self.seen)
+            stats.duplicates += len(kept) - len(unique)
+            if len(unique) < len(kept):
+                kept = [kept[j] for j in unique]
+                digests = [digests[j] for j in unique]
+        self.rows.extend_documents(
+            [cleaned[i] for i in kept],
+            doc_ids(self.unit.source, [records[i].key for i in kept]).tolist(),
+            digests,
+        )
 
     def _part(self, record: Record) -> None:
         if record.part == 0:
@@ -219,6 +216,19 @@ class _UnitWorker:
         self.record.rows += len(rows)
         self.record.tokens += len(tokens_batch.column(0).values)
         self.rows = PendingRows()
+
+
+def _first_occurrences(digests: list[bytes], seen: set[bytes]) -> list[int]:
+    """Positions of the digests neither in `seen` nor earlier in the list; adds them to `seen`."""
+    if seen.isdisjoint(digests) and len(set(digests)) == len(digests):  # the usual case, in C
+        seen.update(digests)
+        return list(range(len(digests)))
+    first = []
+    for position, digest in enumerate(digests):
+        if digest not in seen:
+            seen.add(digest)
+            first.append(position)
+    return first
 
 
 def _record_limit(settings: PrepareSettings) -> int:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
@@ -23,6 +24,7 @@ logger = logging.getLogger(__name__)
 
 Runs = Iterable[tuple[int, bytes, int]]
 
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 # The decoder's C scanner: (value, end) of the JSON value at an index; typeshed omits it.
 _SCAN_JSON: Callable[[str, int], tuple[Any, int]] = json.JSONDecoder().scan_once  # type: ignore[attr-defined]
 
@@ -213,7 +215,7 @@ class Reader:
                 )
             self.stats.missing_text += 1
             return None
-        if ("\\ud" in line or "\\uD" in line) and _has_surrogates(text):
+        if _SURROGATE_ESCAPE.search(line) is not None and _has_surrogates(text):
             self.stats.invalid_utf8 += 1  # a lone surrogate escaped in JSON: not Unicode text
             text = text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
         return text
