@@ -63,8 +63,8 @@ VOCAB_SIZE = 16_384  # ids fit uint16 in every format
 # ----- the data, written once per format ---------------------------------------------------
 
 
-def build(work: Path, *, repeat: int, seq_len: int, workers: int) -> None:
-    """Every format under `work`, from the same tokens; skipped when already there."""
+def build(work: Path, *, peers: list[str], repeat: int, seq_len: int, workers: int) -> None:
+    """The format of every peer under `work`, from the same tokens; kept when already there."""
     work.mkdir(parents=True, exist_ok=True)
     base = work / "base"
     if not (base / "manifest.json").exists():
@@ -73,9 +73,14 @@ def build(work: Path, *, repeat: int, seq_len: int, workers: int) -> None:
     _step(work / "tokens.bin", lambda out: _write_stream(work / "lmio", out))
     stream = np.memmap(work / "tokens.bin", dtype=np.uint16, mode="r")
     _step(work / "lmio-1000", lambda out: _write_many_shards(stream, base, out, 1000))
-    _step(work / "mds", lambda out: _write_mds(stream, out, seq_len))
-    _step(work / "litdata", lambda out: _write_litdata(work / "tokens.bin", out, seq_len, workers))
-    _step(work / "hf", lambda out: _write_hf(stream, out, seq_len))
+    if "streaming" in peers:
+        _step(work / "mds", lambda out: _write_mds(stream, out, seq_len))
+    if "litdata" in peers:
+        _step(
+            work / "litdata", lambda out: _write_litdata(work / "tokens.bin", out, seq_len, workers)
+        )
+    if "hf" in peers:
+        _step(work / "hf", lambda out: _write_hf(stream, out, seq_len))
 
 
 def _step(out: Path, write: Callable[[Path], None]) -> None:
@@ -637,7 +642,7 @@ def main() -> None:
     peers = [p for p in PEERS if _available(p)]
     missing = [p for p in PEERS if p not in peers]
     print(f"data: {work}", flush=True)
-    build(work, repeat=args.repeat, seq_len=args.seq_len, workers=args.workers)
+    build(work, peers=peers, repeat=args.repeat, seq_len=args.seq_len, workers=args.workers)
 
     results: dict[str, list[dict[str, Any]]] = {p: [] for p in [*peers, "lmio-1000"]}
     for run in range(args.runs):
