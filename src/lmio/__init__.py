@@ -15,7 +15,7 @@ from lmio.errors import LmioError
 if TYPE_CHECKING:
     from lmio.loader import Mixture, TokenLoader
     from lmio.model import GPT, GPTConfig, evaluate, train
-    from lmio.prepare import Documents, prepare
+    from lmio.prepare import Documents
     from lmio.store import open_dataset
 
 # Public name -> module that defines it, imported on first access.
@@ -27,7 +27,6 @@ _LAZY = {
     "TokenLoader": "lmio.loader",
     "evaluate": "lmio.model",
     "open_dataset": "lmio.store",
-    "prepare": "lmio.prepare",
     "train": "lmio.model",
 }
 
@@ -41,7 +40,6 @@ __all__ = [
     "__version__",
     "evaluate",
     "open_dataset",
-    "prepare",
     "train",
 ]
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import os
+import sys
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
@@ -60,6 +62,12 @@ class LocalExecutor:
         (interpreter, imports, tokenizer) by the time the first task comes."""
         if self.workers == 1:
             return
+        main = getattr(sys.modules["__main__"], "__file__", None)
+        if main is not None and not os.path.exists(main):
+            raise InvalidArgumentError(
+                f"worker processes start by importing the main program, {main}, which is not "
+                "a file (a script read from stdin?): save it to a file, or pass workers=1"
+            )
         self._pool = ProcessPoolExecutor(
             max_workers=self.workers,
             mp_context=multiprocessing.get_context("spawn"),
