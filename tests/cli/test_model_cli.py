@@ -141,3 +141,33 @@ def test_eval_with_windows_longer_than_the_model(cli, token_file: Path, tmp_path
 def test_bad_device(cli, token_file: Path, tmp_path: Path) -> None:
     result = cli("train", token_file, "--out", tmp_path / "m", "--device", "gpu7")
     _one_line_error(result, "unknown --device 'gpu7'")
+
+
+def test_train_then_eval_on_a_prepared_dataset(cli, tmp_path: Path) -> None:
+    from pydoc_data.topics import topics
+
+    from lmio.prepare import Documents, prepare
+    from lmio.tokenizer import Tokenizer
+
+    texts = [text for _, text in sorted(topics.items())[:60]]
+    tok = Tokenizer.train(texts, vocab_size=300, special_tokens=["<|endoftext|>"])
+    prepare(Documents(texts), tokenizer=tok, out=tmp_path / "data", workers=1, show_progress=False)
+
+    model_dir = tmp_path / "model"
+    result = cli(
+        "-q", "train", tmp_path / "data", "--out", model_dir, "--steps", "8",
+        "--batch-size", "4", "--seq-len", "32", "--seed", "1",
+    )  # fmt: skip
+    assert result.status == 0, result.err
+    config = json.loads((model_dir / "config.json").read_text())["config"]
+    assert (config["vocab_size"], config["block_size"]) == (300, 32)
+
+    result = cli("-q", "eval", tmp_path / "data", "--model", model_dir, "--max-batches", "2")
+    assert result.status == 0, result.err
+    assert "(1,024 tokens in 2 batches)" in result.out
+
+
+def test_train_on_a_missing_dataset_is_one_line(cli, tmp_path: Path) -> None:
+    result = cli("train", tmp_path / "nowhere", "--out", tmp_path / "m")
+    assert result.status == 1
+    assert result.err.startswith("error: ") and result.err.count("\n") == 1

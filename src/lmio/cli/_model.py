@@ -1,12 +1,14 @@
-"""`lmio train` and `lmio eval`: the reference GPT on a token file.
+"""`lmio train` and `lmio eval`: the reference GPT on a tokenized dataset.
 
-TOKENS is a `.npy` file holding a 1-D integer array of token ids. Later, lmio's Parquet
-datasets and loader replace it; the windows are cut in `lmio.model._windows`, one function each.
+DATA is a dataset written by `lmio prepare` (a folder or URL), read by lmio's `TokenLoader`
+(threads, prefetch, shuffle by seed); a `.npy` file of token ids also works, cut into windows
+by `lmio.model._windows`.
 """
 
 from __future__ import annotations
 
 import argparse
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from lmio._units import format_count, format_duration
@@ -16,9 +18,10 @@ from lmio.cli._quickstart import positive_int
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     train = subparsers.add_parser(
         "train",
-        help="train the reference GPT on a token file",
-        description="Train a GPT on seeded random windows of a .npy file of token ids and "
-        "save it (model.safetensors + config.json) to --out.",
+        help="train the reference GPT on a tokenized dataset",
+        description="Train a GPT on a dataset written by `lmio prepare` (shuffled by --seed, "
+        "epoch after epoch) or on random windows of a .npy file of token ids, and save it "
+        "(model.safetensors + config.json) to --out.",
     )
     _add_tokens_argument(train)
     train.add_argument("--out", required=True, metavar="DIR", help="directory to save the model in")
@@ -49,7 +52,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     train.add_argument(
         "--vocab-size",
         type=positive_int,
-        help="embedding rows (default: the largest token id + 1)",
+        help="embedding rows (default: the dataset tokenizer's vocabulary; for .npy, the largest id + 1)",
     )
     train.add_argument("--seed", type=int, default=0, help="seed for initialisation and sampling")
     _add_device_argument(train)
@@ -57,8 +60,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
     evaluate = subparsers.add_parser(
         "eval",
-        help="loss and perplexity of a trained GPT on a token file",
-        description="Evaluate a saved GPT on consecutive windows of a .npy file of token ids.",
+        help="loss and perplexity of a trained GPT on a tokenized dataset",
+        description="Evaluate a saved GPT on a dataset written by `lmio prepare`, in order, "
+        "or on consecutive windows of a .npy file of token ids.",
     )
     _add_tokens_argument(evaluate)
     evaluate.add_argument(
@@ -79,7 +83,27 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def _add_tokens_argument(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("tokens", metavar="TOKENS", help=".npy file of token ids (1-D integers)")
+    parser.add_argument(
+        "tokens",
+        metavar="DATA",
+        help="dataset written by lmio prepare (folder or URL), or a .npy file of token ids",
+    )
+
+
+def _is_token_file(path: str) -> bool:
+    return path.endswith(".npy")
+
+
+def _dataset_vocab(path: str) -> int:
+    from lmio.store import open_dataset
+
+    return open_dataset(path).tokenizer().vocab_size
+
+
+def _endless(loader: Any) -> Iterator[Any]:
+    """Epoch after epoch: each pass over the loader is the next, reshuffled epoch."""
+    while True:
+        yield from loader
 
 
 def _add_device_argument(parser: argparse.ArgumentParser) -> None:
@@ -96,20 +120,37 @@ def _train(args: argparse.Namespace) -> int:
     from lmio.model import GPT, GPTConfig, save_model, train
     from lmio.model._windows import check_vocab, load_token_file, random_windows
 
-    tokens = load_token_file(args.tokens)
-    vocab_size = args.vocab_size or int(tokens.max()) + 1
-    check_vocab(tokens, vocab_size, source=args.tokens)
+    tokens = load_token_file(args.tokens) if _is_token_file(args.tokens) else None
+    if tokens is not None:
+        vocab_size = args.vocab_size or int(tokens.max()) + 1
+        check_vocab(tokens, vocab_size, source=args.tokens)
+    else:
+        vocab_size = args.vocab_size or _dataset_vocab(args.tokens)
     config = GPTConfig.from_preset(args.preset, vocab_size=vocab_size)
     if args.seq_len is not None:
         # Positions past the training length would never be trained: size the model to it.
         config = dataclasses.replace(config, block_size=args.seq_len)
-    windows = random_windows(
-        tokens,
-        batch_size=args.batch_size,
-        seq_len=config.block_size,
-        seed=args.seed,
-        source=args.tokens,
-    )
+    windows: Iterable[Any]
+    if tokens is not None:
+        windows = random_windows(
+            tokens,
+            batch_size=args.batch_size,
+            seq_len=config.block_size,
+            seed=args.seed,
+            source=args.tokens,
+        )
+    else:
+        from lmio.loader import TokenLoader
+
+        windows = _endless(
+            TokenLoader(
+                args.tokens,
+                batch_size=args.batch_size,
+                seq_len=config.block_size,
+                seed=args.seed,
+                pin_memory=_device(args.device).type == "cuda",
+            )
+        )
     torch.manual_seed(args.seed)
     model = GPT(config)
     result = train(
@@ -133,18 +174,36 @@ def _train(args: argparse.Namespace) -> int:
 
 
 def _evaluate(args: argparse.Namespace) -> int:
+    from lmio.errors import DataError
     from lmio.model import evaluate, load_model
     from lmio.model._windows import check_vocab, load_token_file, sequential_windows
 
     model = load_model(args.model, device=_device(args.device))
-    tokens = load_token_file(args.tokens)
-    check_vocab(tokens, model.config.vocab_size, source=args.tokens)
-    windows = sequential_windows(
-        tokens,
-        batch_size=args.batch_size,
-        seq_len=args.seq_len or model.config.block_size,
-        source=args.tokens,
-    )
+    seq_len = args.seq_len or model.config.block_size
+    windows: Iterable[Any]
+    if _is_token_file(args.tokens):
+        tokens = load_token_file(args.tokens)
+        check_vocab(tokens, model.config.vocab_size, source=args.tokens)
+        windows = sequential_windows(
+            tokens, batch_size=args.batch_size, seq_len=seq_len, source=args.tokens
+        )
+    else:
+        from lmio.loader import TokenLoader
+
+        if _dataset_vocab(args.tokens) > model.config.vocab_size:
+            raise DataError(
+                f"{args.tokens} was tokenized with a larger vocabulary than the model's "
+                f"{model.config.vocab_size} ids: evaluate on data from the model's tokenizer"
+            )
+        windows = TokenLoader(
+            args.tokens,
+            batch_size=args.batch_size,
+            seq_len=seq_len,
+            shuffle=False,
+            drop_last=False,
+            rank=0,
+            world_size=1,
+        )
     result = evaluate(model, windows, max_batches=args.max_batches, progress=_progress(args))
     print(
         f"loss {result.loss:.4f}  perplexity {result.perplexity:.2f}  "
