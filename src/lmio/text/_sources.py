@@ -91,9 +91,9 @@ def _expand_one(text: str, storage_options: dict[str, Any] | None) -> list[str]:
         if not os.path.exists(path):
             raise NotFoundError(f"no such file or directory: {path}")
         return [path]
-    import fsspec
+    from lmio.store import filesystem
 
-    fs, path = fsspec.core.url_to_fs(text, **(storage_options or {}))
+    fs, path = filesystem(text, storage_options=storage_options)
     protocol = text.split("://", 1)[0]
     if glob.has_magic(path):
         matches = sorted(fs.glob(path))
@@ -251,9 +251,32 @@ def iter_record_batches(
         _unreadable(url, str(exc), strict, stats)
 
 
-def iter_records(url: str, **options: Any) -> Iterator[Record]:
-    """`iter_record_batches` one record at a time (same options)."""
-    for batch in iter_record_batches(url, **options):
+def iter_records(
+    url: str,
+    *,
+    text_field: str = "text",
+    split: SplitMode = "file",
+    on_invalid: OnInvalid = "replace",
+    strict: bool = False,
+    stats: ReadStats | None = None,
+    storage_options: dict[str, Any] | None = None,
+    byte_range: tuple[int, int] | None = None,
+    max_document_chars: int | None = None,
+    max_record_bytes: int | None = None,
+) -> Iterator[Record]:
+    """`iter_record_batches`, one record at a time."""
+    for batch in iter_record_batches(
+        url,
+        text_field=text_field,
+        split=split,
+        on_invalid=on_invalid,
+        strict=strict,
+        stats=stats,
+        storage_options=storage_options,
+        byte_range=byte_range,
+        max_document_chars=max_document_chars,
+        max_record_bytes=max_record_bytes,
+    ):
         yield from batch
 
 
