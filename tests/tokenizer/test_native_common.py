@@ -6,7 +6,6 @@ No tests here; pytest collects the module and finds none.
 from __future__ import annotations
 
 import json
-import unicodedata
 from collections.abc import Iterator, Sequence
 from functools import cache
 from pathlib import Path
@@ -55,20 +54,33 @@ def corpus_docs(shared: Path, relpath: str, max_bytes: int) -> list[str]:
 
 # ---------------------------------------------------------------- Unicode versions
 
-# tools/gen_unicode_tables.py records where the `regex` module (newer Unicode) and tiktoken's
-# engine disagree; the scanners follow tiktoken. Comparisons with `regex.findall` therefore use
-# only characters whose class both agree on: assigned in Python's own Unicode database (older
-# than both) with the same general category in the `regex` module. U+0295 moved from Ll to Lo
-# in Unicode 16 (tiktoken still has Ll).
-_CHANGED = {0x0295}
+# The scanners follow tiktoken's Unicode tables, which lag the `regex` module's (the differences
+# are listed in csrc/unicode_tables.c by tools/gen_unicode_tables.py). Comparisons with
+# `regex.findall` therefore use only characters that both classify alike.
+CLASS_PATTERNS = {
+    1: r"\p{L}",
+    2: r"\p{N}",
+    4: r"\s",
+    8: r"[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]",
+    16: r"[\p{Ll}\p{Lm}\p{Lo}\p{M}]",
+}
+
+
+@cache
+def regex_flags() -> bytes:
+    """The scanners' class flags of every code point, as the `regex` module sees them."""
+    flags = bytearray(0x110000)
+    text = "".join(chr(cp) for cp in range(0x110000) if not 0xD800 <= cp <= 0xDFFF)
+    for bit, pattern in CLASS_PATTERNS.items():
+        for ch in regex.findall(pattern, text):
+            flags[ord(ch)] |= bit
+    return bytes(flags)
 
 
 @cache
 def version_stable(ch: str) -> bool:
-    cat = unicodedata.category(ch)
-    if cat in ("Cn", "Cs") or ord(ch) in _CHANGED:
-        return False
-    return regex.match(r"\p{gc=" + cat + "}", ch) is not None
+    cp = ord(ch)
+    return not 0xD800 <= cp <= 0xDFFF and regex_flags()[cp] == _native._unicode_flags(cp)
 
 
 def stable_text(text: str) -> str:

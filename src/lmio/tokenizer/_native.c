@@ -4,6 +4,7 @@
 #include <Python.h>
 
 #include "lmio_core.h"
+#include "unicode.h"
 
 /* Work on more text than this releases the GIL (below it, releasing costs more than it frees). */
 #define RELEASE_GIL_BYTES 4096
@@ -760,8 +761,17 @@ static PyObject *abi_version(PyObject *self, PyObject *unused) {
     return PyLong_FromLong(lmio_core_abi_version());
 }
 
+static PyObject *unicode_flags(PyObject *self, PyObject *arg) {
+    (void)self;
+    unsigned long cp = PyLong_AsUnsignedLong(arg);
+    if (cp == (unsigned long)-1 && PyErr_Occurred()) return NULL;
+    return PyLong_FromUnsignedLong(lmio_uc_flags(cp > 0x110000 ? 0x110000 : (uint32_t)cp));
+}
+
 static PyMethodDef native_methods[] = {
     {"abi_version", abi_version, METH_NOARGS, "ABI version of the C core."},
+    {"_unicode_flags", unicode_flags, METH_O,
+     "_unicode_flags(code_point) -> int: the scanners' class flags (csrc/unicode.h), for tests."},
     {"train_bpe", (PyCFunction)(void (*)(void))train_bpe, METH_VARARGS | METH_KEYWORDS,
      "train_bpe(counter, *, byte_order, target_tokens, min_frequency, progress=None) -> "
      "list[tuple[int, int, int]]: HF BpeTrainer's merges (left, right, new id), in order."},

@@ -11,6 +11,8 @@ PATTERN_O200K: Final[int]  # 2: tiktoken o200k
 PATTERN_LLAMA3: Final[int]  # 3: Llama 3
 
 def abi_version() -> int: ...
+def _unicode_flags(code_point: int, /) -> int:
+    """The scanners' class flags of a code point: L=1 N=2 S=4 U=8 W=16 (csrc/unicode.h)."""
 
 class Encoder:
     """Byte-level BPE with tiktoken's semantics (rank == id == merge priority).
