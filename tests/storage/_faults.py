@@ -39,7 +39,8 @@ _ERRORS = {
 
 
 class FaultPlan:
-    """Each request draws a fault with probability `rate`, up to `limit` faults in all."""
+    """Each request after the first `after` draws a fault with probability `rate`, up to
+    `limit` faults in all."""
 
     def __init__(
         self,
@@ -49,8 +50,10 @@ class FaultPlan:
         seed: int = 0,
         limit: int | None = None,
         methods: Iterable[str] | None = None,
+        after: int = 0,
     ) -> None:
         self.rate = rate
+        self.after = after
         self.kinds = tuple(kinds)
         self.limit = limit
         self.methods = None if methods is None else frozenset(methods)
@@ -66,6 +69,8 @@ class FaultPlan:
     def draw(self, method: str) -> str | None:
         with self._lock:
             self.requests += 1
+            if self.requests <= self.after:
+                return None
             if self.methods is not None and method not in self.methods:
                 return None
             if self.limit is not None and self.total >= self.limit:
@@ -88,6 +93,7 @@ class FaultProxy:
         self.stall_seconds = stall_seconds
         self._listener = socket.create_server(("127.0.0.1", 0))
         self.port = self._listener.getsockname()[1]
+        self.refused = 0  # requests that found the server down
         self._open: set[socket.socket] = set()
         self._lock = threading.Lock()
         self._stopped = False
@@ -147,6 +153,7 @@ class FaultProxy:
                     try:
                         upstream = socket.create_connection(("127.0.0.1", self.upstream_port))
                     except OSError:
+                        self.refused += 1
                         _reset(client)
                         return
                     self._track(upstream)
@@ -155,6 +162,7 @@ class FaultProxy:
                 upstream.sendall(head + body)
                 response = _read_message(upstream_reader, request_method=method)
                 if response is None:
+                    self.refused += 1
                     _reset(client)
                     return
                 answer_head, answer_body, _ = response

@@ -89,3 +89,4 @@ def test_reads_and_writes_go_on_across_a_server_restart(
         rounds += 1
     restarter.join()
     assert read_bytes(f"{bucket}/r{rounds - 1}", storage_options=options) == DATA[:100]
+    assert fault_proxy.refused > 0

@@ -15,6 +15,7 @@ from lmio.store._files import (
 )
 from lmio.store._paths import check_relative, resolve_under
 from lmio.store._remote import (
+    filesystem,
     get_default_storage_options,
     parse_storage_options,
     set_default_storage_options,
@@ -29,6 +30,7 @@ __all__ = [
     "ShardReader",
     "check_relative",
     "exists",
+    "filesystem",
     "get_default_storage_options",
     "open_dataset",
     "open_input",

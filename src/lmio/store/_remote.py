@@ -39,6 +39,7 @@ from lmio.store._retry import RetryPolicy, retry_call
 
 __all__ = [
     "Remote",
+    "filesystem",
     "get_default_storage_options",
     "merge_storage_options",
     "parse_storage_options",
@@ -208,6 +209,16 @@ def remote(url: str | os.PathLike[str], storage_options: Mapping[str, Any] | Non
     return Remote(
         url=text, fs=fs, path=path, retry=retry, part_size=part_size, concurrency=concurrency
     )
+
+
+def filesystem(
+    url: str | os.PathLike[str], *, storage_options: Mapping[str, Any] | None = None
+) -> tuple[Any, str]:
+    """fsspec's filesystem and path for `url`, built as every lmio storage call builds it
+    (defaults, lmio's options taken out, S3 timeouts), for listing and globbing. Calls made
+    on it directly are not retried by lmio."""
+    target = remote(url, storage_options)
+    return target.fs, target.path
 
 
 def _pop_int(options: dict[str, Any], key: str, default: int) -> int:

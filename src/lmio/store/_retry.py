@@ -165,5 +165,14 @@ def _times(n: int) -> str:
 
 
 def _describe(exc: BaseException) -> str:
+    """The error as a person wants it: S3's error code and status when there is one."""
+    current: BaseException | None = exc
+    while current is not None:
+        response = getattr(current, "response", None)
+        if isinstance(response, dict) and isinstance(response.get("Error"), dict):
+            error = response["Error"]
+            status = (response.get("ResponseMetadata") or {}).get("HTTPStatusCode")
+            return f"{error.get('Code')} (HTTP {status}): {error.get('Message', '')}".rstrip()
+        current = current.__cause__
     text = " ".join(str(exc).split())
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__

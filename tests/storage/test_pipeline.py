@@ -1,0 +1,211 @@
+"""The whole path on S3: a corpus and tokenizer on the server, `prepare` from and to it, the
+loader reading it (under faults and a server restart), the disk cache, model checkpoints."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import torch
+
+from lmio.errors import StorageError
+from lmio.loader import TokenLoader
+from lmio.prepare import prepare
+from lmio.store import (
+    DiskCache,
+    ShardReader,
+    get_default_storage_options,
+    open_dataset,
+    read_bytes,
+    set_default_storage_options,
+    write_bytes_atomic,
+)
+from lmio.tokenizer import Tokenizer
+
+from ._faults import FaultPlan, FaultProxy, proxied_options
+from ._s3 import S3Server
+
+LOADER = {"batch_size": 8, "seq_len": 64, "sample_ids": True, "num_threads": 2}
+
+
+def corpus() -> list[str]:
+    from pydoc_data.topics import topics
+
+    return [text for _, text in sorted(topics.items())[:60]]
+
+
+def upload_corpus(bucket: str) -> None:
+    tok = Tokenizer.train(corpus(), vocab_size=600, special_tokens=["<|endoftext|>"])
+    tok.save(f"{bucket}/tokenizer.json")
+    for i, text in enumerate(corpus()):
+        write_bytes_atomic(f"{bucket}/corpus/{i:03d}.txt", text.encode())
+
+
+def prepare_s3(bucket: str, out: str, **options: Any) -> Any:
+    return prepare(
+        f"{bucket}/corpus/",
+        tokenizer=f"{bucket}/tokenizer.json",
+        out=out,
+        workers=1,
+        shard_size="24kB",
+        row_group_tokens=2048,
+        **options,
+    )
+
+
+def copy_down(server: S3Server, url: str, to: Path) -> None:
+    bucket, prefix = url[5:].split("/", 1)
+    client = server.client()
+    for item in client.list_objects_v2(Bucket=bucket, Prefix=prefix)["Contents"]:
+        target = to / item["Key"][len(prefix) + 1 :]
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(client.get_object(Bucket=bucket, Key=item["Key"])["Body"].read())
+
+
+def epoch(dataset: str) -> list[tuple[list[int], torch.Tensor]]:
+    return [
+        (batch["sample_id"].tolist(), batch["input_ids"])
+        for batch in TokenLoader(dataset, **LOADER)
+    ]
+
+
+def same(a: list[tuple[list[int], torch.Tensor]], b: list[tuple[list[int], torch.Tensor]]) -> bool:
+    return len(a) == len(b) and all(
+        x[0] == y[0] and torch.equal(x[1], y[1]) for x, y in zip(a, b, strict=True)
+    )
+
+
+@pytest.fixture(scope="module")
+def dataset(s3_server: S3Server, tmp_path_factory: pytest.TempPathFactory) -> tuple[str, Path]:
+    """A dataset prepared from a corpus on S3 into S3, and a local copy of its files."""
+    bucket = f"s3://{s3_server.new_bucket()}"
+    upload_corpus(bucket)
+    report = prepare_s3(bucket, f"{bucket}/ds")
+    assert report.shards >= 8
+    local = tmp_path_factory.mktemp("ds")
+    copy_down(s3_server, f"{bucket}/ds", local)
+    return f"{bucket}/ds", local
+
+
+@pytest.fixture(scope="module")
+def reference(dataset: tuple[str, Path]) -> list[tuple[list[int], torch.Tensor]]:
+    """One epoch of the local copy: what every run from S3 must give."""
+    return epoch(str(dataset[1]))
+
+
+@pytest.fixture
+def through(fault_proxy: FaultProxy) -> Iterator[FaultProxy]:
+    """Every storage call of the process goes through the fault proxy (as the CLI's
+    --storage-option would send it), with short timeouts and quick retries."""
+    saved = get_default_storage_options()
+    set_default_storage_options(proxied_options(fault_proxy, read_timeout=0.5))
+    yield fault_proxy
+    set_default_storage_options(saved)
+
+
+def test_the_loader_reads_s3_as_it_reads_local_disk(
+    dataset: tuple[str, Path], reference: list[Any]
+) -> None:
+    assert len(reference) > 20
+    assert same(epoch(dataset[0]), reference)
+
+
+def test_no_sample_is_lost_or_repeated_across_a_hundred_faults(
+    dataset: tuple[str, Path], reference: list[Any], through: FaultProxy
+) -> None:
+    kinds = ["reset", "reset_mid", "slowdown", "error500"] * 5 + ["stall"]
+    through.plan = FaultPlan(rate=0.4, kinds=kinds, seed=11)
+    runs = 0
+    while through.plan.total < 100:
+        assert same(epoch(dataset[0]), reference)
+        runs += 1
+    assert all(through.plan.injected[kind] > 0 for kind in set(kinds)), through.plan.injected
+    assert runs <= 6
+
+
+def test_the_loader_goes_on_across_a_server_restart_mid_epoch(
+    dataset: tuple[str, Path], reference: list[Any], through: FaultProxy, s3_server: S3Server
+) -> None:
+    through.plan = FaultPlan(rate=0.0)
+    # A small cache and prefetch: most row groups are still to read when the server goes.
+    batches = iter(TokenLoader(dataset[0], **LOADER, cache_bytes=1 << 16, prefetch=1))
+    got = [next(batches) for _ in range(5)]
+    s3_server.stop()
+    through.sever()
+    threading.Timer(0.5, s3_server.start).start()
+    got.extend(batches)
+    assert same([(b["sample_id"].tolist(), b["input_ids"]) for b in got], reference)
+    assert through.refused > 0
+
+
+def test_shards_come_from_the_disk_cache_once_warm(
+    dataset: tuple[str, Path], through: FaultProxy, tmp_path: Path
+) -> None:
+    """What the loader's readers do with a disk cache: open each shard through it (verified
+    against the manifest's checksum) and read its row groups from the local copy."""
+    through.plan = FaultPlan(rate=0.0)
+    ds = open_dataset(dataset[0])
+    total = sum(shard.bytes for shard in ds.shards)
+
+    def read_all(cache: DiskCache, ds: Any = ds) -> list[bytes]:
+        blocks = []
+        for shard in ds.shards:
+            with (
+                cache.open(shard.url, checksum=shard.checksum, size=shard.bytes) as entry,
+                ShardReader(str(entry.path)) as reader,
+            ):
+                blocks += [reader.read_tokens(i)[0].tobytes() for i in range(reader.num_row_groups)]
+            assert cache.usage <= cache.max_bytes
+        return blocks
+
+    in_place = DiskCache(tmp_path / "in-place", max_bytes=1)  # local files are not copied
+    local = read_all(in_place, open_dataset(str(dataset[1])))
+    roomy = DiskCache(tmp_path / "roomy", max_bytes=total)
+    assert read_all(roomy) == local
+    requests = through.plan.requests
+    assert read_all(roomy) == local
+    assert through.plan.requests == requests  # warm: not one request
+    tight = DiskCache(tmp_path / "tight", max_bytes=total // 3)
+    assert read_all(tight) == local
+    assert len(tight.urls()) < len(ds.shards)
+
+
+def test_an_interrupted_prepare_resumes_to_the_same_dataset(
+    s3_server: S3Server, fault_proxy: FaultProxy, dataset: tuple[str, Path]
+) -> None:
+    bucket = "s3://" + dataset[0][5:].split("/", 1)[0]
+    fault_proxy.plan = FaultPlan(rate=1.0, kinds=["slowdown"], after=400)  # of ~760
+    options = proxied_options(fault_proxy, retries=2)
+    with pytest.raises(StorageError, match="SlowDown"):
+        prepare_s3(bucket, f"{bucket}/again", storage_options=options)
+    assert fault_proxy.plan.total > 0
+    fault_proxy.plan = None
+    report = prepare_s3(bucket, f"{bucket}/again", storage_options=options)
+    assert report.units_resumed + report.shards_resumed > 0
+    first = json.loads(read_bytes(f"{dataset[0]}/manifest.json"))
+    second = json.loads(read_bytes(f"{bucket}/again/manifest.json"))
+    assert first["shards"] == second["shards"]
+
+
+def test_a_model_checkpoint_round_trips_through_faults(bucket: str, through: FaultProxy) -> None:
+    from lmio.model import GPT, GPTConfig, load_model, save_model
+
+    torch.manual_seed(0)
+    config = GPTConfig(vocab_size=2048, n_layer=4, n_head=4, d_model=256, block_size=64)
+    model = GPT(config)  # 12 MB of weights: a multipart upload of three parts
+    through.plan = FaultPlan(rate=0.5, kinds=["reset", "reset_mid", "slowdown"], seed=5)
+    save_model(model, f"{bucket}/ckpt")
+    loaded = load_model(f"{bucket}/ckpt")
+    assert through.plan.total >= 3
+    for (name, a), (_, b) in zip(
+        model.state_dict().items(), loaded.state_dict().items(), strict=True
+    ):
+        assert torch.equal(a, b), name
+    weights = read_bytes(f"{bucket}/ckpt/model.safetensors")
+    meta = json.loads(read_bytes(f"{bucket}/ckpt/config.json"))
+    assert hashlib.sha256(weights).hexdigest() == meta["weights"]["sha256"]
