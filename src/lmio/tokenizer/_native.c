@@ -216,6 +216,11 @@ static int Encoder_init(EncoderObject *self, PyObject *args, PyObject *kwds) {
     int64_t max_special = -1;
     for (Py_ssize_t k = 0; ok && k < ns; k++) {
         PyObject *kv = PyList_GET_ITEM(items, k);
+        if (!PyTuple_Check(kv) || PyTuple_GET_SIZE(kv) != 2) {
+            PyErr_SetString(PyExc_TypeError, "special_tokens.items() must give (name, id) pairs");
+            ok = 0;
+            break;
+        }
         PyObject *name = PyTuple_GET_ITEM(kv, 0), *id = PyTuple_GET_ITEM(kv, 1);
         sp[k] = utf8_of(name, &sp_lens[k], "special token names");
         int64_t v = sp[k] ? as_u32(id, "special token id") : -1;
