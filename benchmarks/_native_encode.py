@@ -80,13 +80,16 @@ def hf_tokenizer(tokens: list[bytes], merges: list[tuple[int, int, int]]) -> obj
     return tok
 
 
-def median_time(repeat: int, fn: Callable[..., object], *args: object) -> float:
-    times = []
+def median_times(repeat: int, *calls: Callable[[], object]) -> list[float]:
+    """Median seconds of each call, the calls interleaved so that load drifting on a shared
+    box hits them alike."""
+    times: list[list[float]] = [[] for _ in calls]
     for _ in range(repeat):
-        t = time.perf_counter()
-        fn(*args)
-        times.append(time.perf_counter() - t)
-    return statistics.median(times)
+        for k, call in enumerate(calls):
+            t = time.perf_counter()
+            call()
+            times[k].append(time.perf_counter() - t)
+    return [statistics.median(ts) for ts in times]
 
 
 def main() -> None:
@@ -112,13 +115,17 @@ def main() -> None:
         for name, text in sample.items():
             assert enc.encode_ordinary(text) == tk.encode_ordinary(text), (pname, name)
             mb = len(text.encode()) / 1e6
-            t_tk = median_time(args.repeat, tk.encode_ordinary, text)
-            t_lm = median_time(args.repeat, enc.encode_ordinary, text)
+            t_tk, t_lm = median_times(
+                args.repeat,
+                functools.partial(tk.encode_ordinary, text),
+                functools.partial(enc.encode_ordinary, text),
+            )
             hf_col = ""
             if hf is not None:
                 ids = hf.encode(text, add_special_tokens=False).ids  # type: ignore[attr-defined]
                 same = ids == enc.encode_ordinary(text)
-                t_hf = median_time(args.repeat, hf.encode, text, None, False, False)  # type: ignore[attr-defined]
+                encode = functools.partial(hf.encode, text, add_special_tokens=False)  # type: ignore[attr-defined]
+                (t_hf,) = median_times(max(1, args.repeat // 3), encode)
                 hf_col = f" {mb / t_hf:8.1f}" + ("" if same else " (ids differ)")
             print(
                 f"{pname:8} {name:8} {mb:5.1f} {mb / t_tk:14.1f} {mb / t_lm:10.1f} {t_tk / t_lm:6.2f}"
@@ -127,13 +134,16 @@ def main() -> None:
         batch = [d for name in FILES for d in docs[name]]
         mb = sum(len(d.encode()) for d in batch) / 1e6
         for threads in (1, 2):
-            tk_batch = functools.partial(tk.encode_ordinary_batch, num_threads=threads)
-            t_tk = median_time(args.repeat, tk_batch, batch)
-            t_lm = median_time(args.repeat, enc.encode_batch, batch, (), threads)
+            t_tk, t_lm = median_times(
+                args.repeat,
+                functools.partial(tk.encode_ordinary_batch, batch, num_threads=threads),
+                functools.partial(enc.encode_batch, batch, (), threads),
+            )
             hf_col = ""
-            if hf is not None:
-                os.environ["RAYON_NUM_THREADS"] = str(threads)  # read when HF's pool starts
-                t_hf = median_time(args.repeat, hf.encode_batch, batch, False)  # type: ignore[attr-defined]
+            if hf is not None and threads == 1:  # HF's thread pool size is fixed at its start
+                os.environ["RAYON_NUM_THREADS"] = "1"
+                batch_hf = functools.partial(hf.encode_batch, batch, add_special_tokens=False)  # type: ignore[attr-defined]
+                (t_hf,) = median_times(max(1, args.repeat // 3), batch_hf)
                 hf_col = f" {mb / t_hf:8.1f}"
             print(
                 f"{pname:8} batch/{threads}t {mb:5.1f} {mb / t_tk:14.1f} {mb / t_lm:10.1f} {t_tk / t_lm:6.2f}"
