@@ -18,7 +18,6 @@ from lmio.loader import TokenLoader
 from lmio.prepare import prepare
 from lmio.store import (
     DiskCache,
-    ShardReader,
     get_default_storage_options,
     open_dataset,
     read_bytes,
@@ -67,7 +66,7 @@ def copy_down(server: S3Server, url: str, to: Path) -> None:
         target.write_bytes(client.get_object(Bucket=bucket, Key=item["Key"])["Body"].read())
 
 
-def epoch(dataset: str) -> list[tuple[list[int], torch.Tensor]]:
+def epoch(dataset: Any) -> list[tuple[list[int], torch.Tensor]]:
     return [
         (batch["sample_id"].tolist(), batch["input_ids"])
         for batch in TokenLoader(dataset, **LOADER)
@@ -143,36 +142,20 @@ def test_the_loader_goes_on_across_a_server_restart_mid_epoch(
     assert through.refused > 0
 
 
-def test_shards_come_from_the_disk_cache_once_warm(
-    dataset: tuple[str, Path], through: FaultProxy, tmp_path: Path
+def test_the_loader_reads_through_the_disk_cache(
+    dataset: tuple[str, Path], reference: list[Any], through: FaultProxy, tmp_path: Path
 ) -> None:
-    """What the loader's readers do with a disk cache: open each shard through it (verified
-    against the manifest's checksum) and read its row groups from the local copy."""
     through.plan = FaultPlan(rate=0.0)
-    ds = open_dataset(dataset[0])
-    total = sum(shard.bytes for shard in ds.shards)
-
-    def read_all(cache: DiskCache, ds: Any = ds) -> list[bytes]:
-        blocks = []
-        for shard in ds.shards:
-            with (
-                cache.open(shard.url, checksum=shard.checksum, size=shard.bytes) as entry,
-                ShardReader(str(entry.path)) as reader,
-            ):
-                blocks += [reader.read_tokens(i)[0].tobytes() for i in range(reader.num_row_groups)]
-            assert cache.usage <= cache.max_bytes
-        return blocks
-
-    in_place = DiskCache(tmp_path / "in-place", max_bytes=1)  # local files are not copied
-    local = read_all(in_place, open_dataset(str(dataset[1])))
-    roomy = DiskCache(tmp_path / "roomy", max_bytes=total)
-    assert read_all(roomy) == local
+    cache = DiskCache(tmp_path, max_bytes="64MB")
+    cold = open_dataset(dataset[0], cache=cache)
+    assert same(epoch(cold), reference)
+    assert sorted(cache.urls()) == sorted(shard.url for shard in cold.shards)
+    warm = open_dataset(dataset[0], cache=cache)  # the manifest: one HEAD, one GET
     requests = through.plan.requests
-    assert read_all(roomy) == local
-    assert through.plan.requests == requests  # warm: not one request
-    tight = DiskCache(tmp_path / "tight", max_bytes=total // 3)
-    assert read_all(tight) == local
-    assert len(tight.urls()) < len(ds.shards)
+    assert same(epoch(warm), reference)
+    assert through.plan.requests == requests  # every shard from local disk
+    in_workers = TokenLoader(warm, **LOADER, num_workers=2)  # the cache travels by pickle
+    assert same([(b["sample_id"].tolist(), b["input_ids"]) for b in in_workers], reference)
 
 
 def test_an_interrupted_prepare_resumes_to_the_same_dataset(

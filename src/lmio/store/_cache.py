@@ -45,7 +45,7 @@ from typing import IO, Any
 from lmio._units import format_bytes, parse_size
 from lmio.errors import FormatError, IntegrityError, InvalidArgumentError, LmioError
 from lmio.store._checksums import Checksum
-from lmio.store._files import is_local
+from lmio.store._files import _not_found_as_lmio, is_local
 from lmio.store._remote import Remote, merge_storage_options, remote
 from lmio.store._transfer import iter_parts, object_size
 
@@ -158,14 +158,15 @@ class DiskCache:
         target = remote(url, merge_storage_options(self.storage_options, storage_options))
         expected = Checksum(checksum) if checksum is not None else None
         if checksum is None:
-            version, size = self._version(target)
+            with _not_found_as_lmio(url):
+                version, size = self._version(target)
         else:
             version = checksum
         key = hashlib.sha256(f"{url}\n{version}".encode()).hexdigest()[:40]
         found = self._lookup(key, url)
         if found is not None:
             return found
-        with _exclusive(self.root / "locks" / key):
+        with _exclusive(self.root / "locks" / key), _not_found_as_lmio(url):
             found = self._lookup(key, url)
             if found is not None:
                 return found
@@ -191,6 +192,17 @@ class DiskCache:
 
     def __repr__(self) -> str:
         return f"DiskCache({str(self.root)!r}, max_bytes={self.max_bytes})"
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickled into worker processes: the lock and index connection are made anew there."""
+        state = self.__dict__.copy()
+        state["_thread_lock"] = None
+        state["_state"] = None
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._thread_lock = threading.Lock()
 
     # -- entries ------------------------------------------------------------------------
 

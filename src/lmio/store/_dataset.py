@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from lmio.errors import IntegrityError, NotFoundError
-from lmio.store._files import exists, read_bytes, url_join
+from lmio.store._files import exists, is_local, read_bytes, url_join
 from lmio.store._manifest import MANIFEST_NAME, parse_manifest
 from lmio.store._shards import ShardReader, list_to_numpy
 
@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     import numpy as np
     import numpy.typing as npt
 
+    from lmio.store._cache import DiskCache
     from lmio.tokenizer import Tokenizer
 
 __all__ = ["Dataset", "ShardInfo", "open_dataset"]
@@ -38,9 +39,16 @@ class ShardInfo:
 
 
 def open_dataset(
-    url: str | os.PathLike[str], *, storage_options: dict[str, Any] | None = None
+    url: str | os.PathLike[str],
+    *,
+    storage_options: dict[str, Any] | None = None,
+    cache: DiskCache | None = None,
 ) -> Dataset:
-    """The dataset that `lmio prepare` wrote at `url` (a folder holding `manifest.json`)."""
+    """The dataset that `lmio prepare` wrote at `url` (a folder holding `manifest.json`).
+
+    With `cache`, remote shards are read from local copies in that `DiskCache`, downloaded
+    on first use and verified against the manifest's checksums on the way.
+    """
     root = os.fspath(url)
     manifest_url = url_join(root, MANIFEST_NAME)
     if not exists(manifest_url, storage_options=storage_options):
@@ -54,7 +62,7 @@ def open_dataset(
             "create one with `lmio prepare`"
         )
     body = parse_manifest(read_bytes(manifest_url, storage_options=storage_options), manifest_url)
-    return Dataset(root, body, storage_options=storage_options)
+    return Dataset(root, body, storage_options=storage_options, cache=cache)
 
 
 class Dataset:
@@ -65,11 +73,17 @@ class Dataset:
     """
 
     def __init__(
-        self, url: str, manifest: dict[str, Any], *, storage_options: dict[str, Any] | None = None
+        self,
+        url: str,
+        manifest: dict[str, Any],
+        *,
+        storage_options: dict[str, Any] | None = None,
+        cache: DiskCache | None = None,
     ) -> None:
         self.url = url
         self._manifest = manifest
         self._storage_options = storage_options
+        self._cache = cache
         self.shards: tuple[ShardInfo, ...] = tuple(
             ShardInfo(
                 index=i,
@@ -157,6 +171,15 @@ class Dataset:
     def open_shard(self, index: int, *, verify: bool = False) -> ShardReader:
         """Shard `index` open for reading row groups (verified against its checksum first with `verify=True`)."""
         shard = self.shards[index]
+        if self._cache is not None and not is_local(shard.url):
+            # A local copy, pinned until the reader closes; verified when it was downloaded.
+            entry = self._cache.open(
+                shard.url,
+                checksum=shard.checksum,
+                size=shard.bytes,
+                storage_options=self._storage_options,
+            )
+            return ShardReader(str(entry.path), on_close=entry.release)
         if not exists(shard.url, storage_options=self._storage_options):
             raise NotFoundError(
                 f"shard {shard.path} of {self.url} is missing; the dataset is incomplete "

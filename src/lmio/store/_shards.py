@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -209,11 +209,13 @@ class ShardReader:
         expected_checksum: str | None = None,
         verify: bool = False,
         storage_options: dict[str, Any] | None = None,
+        on_close: Callable[[], None] | None = None,
     ) -> None:
         import pyarrow as pa
         import pyarrow.parquet as pq
 
         self.url = url
+        self._on_close = on_close  # e.g. releases the disk cache's pin on the file
         if verify:
             if expected_checksum is None:
                 raise FormatError(f"cannot verify {url}: no checksum was recorded for it")
@@ -259,6 +261,9 @@ class ShardReader:
 
     def close(self) -> None:
         self._file.close()
+        if self._on_close is not None:
+            self._on_close()
+            self._on_close = None
 
     def __enter__(self) -> ShardReader:
         return self
