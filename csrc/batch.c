@@ -91,6 +91,7 @@ int lmio_encode_batch(const lmio_encoder *e, const uint8_t *const *texts, const 
     *out = NULL;
     if (lmio_encoder_pattern(e) == LMIO_PATTERN_CUSTOM) return LMIO_EINVAL;
     if (nthreads < 1) nthreads = 1;
+    if (nthreads > LMIO_MAX_THREADS) nthreads = LMIO_MAX_THREADS;
     lmio_special_search q = {.sp = lmio_encoder_specials(e), .any = 0};
     if (allowed) lmio_special_search_init(&q, lmio_encoder_specials(e), allowed);
     /* a special token that holds a newline could straddle a split point */

@@ -6,6 +6,9 @@
 
 typedef void (*lmio_task_fn)(void *ctx, int thread_index);
 
+/* More threads than this are never started, whatever the caller asks. */
+#define LMIO_MAX_THREADS 1024
+
 /* Runs fn(ctx, 0) .. fn(ctx, nthreads - 1) concurrently and waits for all. If some threads
  * cannot be created, fewer run (the function must not depend on how many do); returns how
  * many ran. */

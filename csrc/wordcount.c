@@ -145,6 +145,7 @@ int lmio_wordcount_add_texts(lmio_wordcount *wc, const uint8_t *const *texts, co
     lmio_special_search q;
     lmio_special_search_init(&q, &wc->specials, NULL);
     if (nthreads < 1) nthreads = 1;
+    if (nthreads > LMIO_MAX_THREADS) nthreads = LMIO_MAX_THREADS;
     if (nthreads == 1) {
         for (size_t i = 0; i < n; i++) {
             int rc = count_text(wc, &q, &wc->table, texts[i], lens[i]);
@@ -155,8 +156,8 @@ int lmio_wordcount_add_texts(lmio_wordcount *wc, const uint8_t *const *texts, co
     int may_split = !(q.any && lmio_special_search_has_byte(&q, '\n'));
     size_t cap = n ? n : 1, n_chunks = 0;
     chunk *chunks = malloc(cap * sizeof(chunk));
-    lmio_wordtable *tables = calloc((size_t)nthreads, sizeof(lmio_wordtable));
-    int rc = chunks && tables ? LMIO_OK : LMIO_ENOMEM;
+    lmio_wordtable *tables = NULL;
+    int rc = chunks ? LMIO_OK : LMIO_ENOMEM;
     for (size_t i = 0; i < n && !rc; i++) {
         size_t start = 0;
         while (start < lens[i] && !rc) {
@@ -176,6 +177,8 @@ int lmio_wordcount_add_texts(lmio_wordcount *wc, const uint8_t *const *texts, co
             start = end;
         }
     }
+    if ((size_t)nthreads > n_chunks) nthreads = n_chunks ? (int)n_chunks : 1; /* none idle */
+    if (!rc && !(tables = calloc((size_t)nthreads, sizeof(lmio_wordtable)))) rc = LMIO_ENOMEM;
     if (!rc) {
         count_ctx c = {.wc = wc, .q = &q, .texts = texts, .chunks = chunks, .n_chunks = n_chunks,
                        .tables = tables};
