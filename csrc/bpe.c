@@ -100,7 +100,8 @@ static inline void inline_key(const uint8_t *p, size_t n, uint64_t *lo, uint64_t
         *lo = lmio_load32(p) | (lmio_load32(p + n - 4) << (8 * (n - 4)));
         *hi = 0;
     } else {
-        *lo = p[0] | ((uint64_t)p[n >> 1] << (8 * (n >> 1))) | ((uint64_t)p[n - 1] << (8 * (n - 1)));
+        *lo = p[0] | ((uint64_t)p[n >> 1] << (8 * (n >> 1))) |
+              ((uint64_t)p[n - 1] << (8 * (n - 1)));
         *hi = 0;
     }
 #else
@@ -292,7 +293,8 @@ int lmio_encoder_new(const uint8_t *const *tokens, const size_t *lens, size_t n,
 
 /* tiktoken's _byte_pair_merge: the adjacent pair of parts whose concatenation has the lowest
  * rank merges first, the leftmost on ties. */
-static __attribute__((noinline)) int merge_small(const lmio_encoder *e, const uint8_t *p, size_t n, lmio_u32vec *out) {
+static __attribute__((noinline)) int merge_small(const lmio_encoder *e, const uint8_t *p,
+                                                  size_t n, lmio_u32vec *out) {
     uint32_t rank[SMALL_PIECE], ids[SMALL_PIECE];
     for (size_t i = 0; i < n; i++) ids[i] = e->byte_id[p[i]];
     for (size_t i = 0; i + 1 < n; i++) rank[i] = e->byte_pairs[p[i] << 8 | p[i + 1]];
@@ -353,14 +355,16 @@ static inline uint64_t heap_pop(uint64_t *h, size_t *n) {
     return top;
 }
 
-static __attribute__((noinline)) int merge_large(const lmio_encoder *e, const uint8_t *p, size_t n, lmio_u32vec *out) {
+static __attribute__((noinline)) int merge_large(const lmio_encoder *e, const uint8_t *p,
+                                                  size_t n, lmio_u32vec *out) {
     if (n >= UINT32_MAX) return LMIO_ENOMEM; /* positions are 32-bit in the heap keys */
     /* parts start at byte positions; one allocation holds ids, rank, next and prev (uint32,
      * indexed by a part's start) and the heap (uint64: rank << 32 | start) */
     size_t heap_cap = 3 * n;
     uint64_t stack_mem[STACK_PIECE * 5];
-    uint64_t *mem = n <= STACK_PIECE ? stack_mem
-                                     : malloc(n * 4 * sizeof(uint32_t) + heap_cap * sizeof(uint64_t));
+    uint64_t *mem = n <= STACK_PIECE
+                        ? stack_mem
+                        : malloc(n * 4 * sizeof(uint32_t) + heap_cap * sizeof(uint64_t));
     if (!mem) return LMIO_ENOMEM;
     uint64_t *heap = mem;
     uint32_t *ids = (uint32_t *)(heap + heap_cap), *rank = ids + n, *next = rank + n,

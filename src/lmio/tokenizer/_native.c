@@ -142,7 +142,8 @@ static int parse_pattern(PyObject *obj, int *pattern) {
     long p = PyLong_AsLong(obj);
     if (p == -1 && PyErr_Occurred()) return -1;
     if (p < LMIO_PATTERN_CUSTOM || p >= LMIO_PATTERN_COUNT) {
-        PyErr_Format(PyExc_ValueError, "pattern must be -1 (custom) or a PATTERN_* id 0..%d, got %ld",
+        PyErr_Format(PyExc_ValueError,
+                     "pattern must be -1 (custom) or a PATTERN_* id 0..%d, got %ld",
                      LMIO_PATTERN_COUNT - 1, p);
         return -1;
     }
@@ -393,7 +394,8 @@ static PyObject *Encoder_encode_pieces(EncoderObject *self, PyObject *pieces) {
     if (byte_list_init(&bl, pieces, 0, "pieces")) return NULL;
     lmio_u32vec out = {0};
     int rc = LMIO_OK;
-    for (size_t i = 0; i < bl.n && !rc; i++) rc = lmio_encode_piece(self->enc, bl.ptrs[i], bl.lens[i], &out);
+    for (size_t i = 0; i < bl.n && !rc; i++)
+        rc = lmio_encode_piece(self->enc, bl.ptrs[i], bl.lens[i], &out);
     PyObject *res = rc ? raise_status(rc, NULL) : ids_to_list(&out, self->ints, self->n_ints);
     lmio_u32vec_free(&out);
     byte_list_free(&bl);
@@ -414,7 +416,8 @@ static PyObject *Encoder_decode_bytes(EncoderObject *self, PyObject *ids) {
     uint32_t bad = 0;
     int rc = LMIO_OK;
     Py_buffer view;
-    if (PyObject_CheckBuffer(ids) && PyObject_GetBuffer(ids, &view, PyBUF_FORMAT | PyBUF_C_CONTIGUOUS) == 0) {
+    if (PyObject_CheckBuffer(ids) &&
+        PyObject_GetBuffer(ids, &view, PyBUF_FORMAT | PyBUF_C_CONTIGUOUS) == 0) {
         if (is_u32_buffer(&view)) {
             rc = lmio_decode(self->enc, view.buf, (size_t)(view.len / 4), &out, &bad);
             PyBuffer_Release(&view);
@@ -458,7 +461,8 @@ done:;
     else if (rc)
         raise_status(rc, NULL);
     else
-        res = PyBytes_FromStringAndSize(out.data ? (const char *)out.data : "", (Py_ssize_t)out.len);
+        res = PyBytes_FromStringAndSize(out.data ? (const char *)out.data : "",
+                                        (Py_ssize_t)out.len);
     lmio_bytevec_free(&out);
     return res;
 }
@@ -718,7 +722,8 @@ static PyObject *train_bpe(PyObject *module, PyObject *args, PyObject *kwds) {
         return PyErr_Format(PyExc_ValueError, "byte_order must be 256 bytes, got %R", order_obj);
     Py_ssize_t target = PyNumber_AsSsize_t(target_obj, PyExc_OverflowError);
     if (target == -1 && PyErr_Occurred()) return NULL;
-    if (target < 0) return PyErr_Format(PyExc_ValueError, "target_tokens must be >= 0, got %zd", target);
+    if (target < 0)
+        return PyErr_Format(PyExc_ValueError, "target_tokens must be >= 0, got %zd", target);
     PyObject *minf_index = PyNumber_Index(minf_obj);
     if (!minf_index) return NULL;
     unsigned long long min_frequency = PyLong_AsUnsignedLongLong(minf_index);
