@@ -46,4 +46,4 @@ def decode_byte_level(text: str) -> bytes:
 
 
 # The 256 initial token ids in HF's order: BYTE_ORDER[i] is the byte value of token i.
-BYTE_ORDER: bytes = bytes(sorted(range(256), key=lambda b: ord(bytes_to_unicode()[b])))
+BYTE_ORDER: bytes = bytes(sorted(range(256), key=lambda b: ord(bytes_to_unicode()[int(b)])))

@@ -31,7 +31,8 @@ _SPECIAL_SCAN_LIMIT = 16
 class _Engine(Protocol):
     """What the C core's `Encoder` offers; the pure-Python reference offers the same."""
 
-    n_vocab: int
+    @property
+    def n_vocab(self) -> int: ...
 
     def encode_ordinary(self, text: str) -> list[int]: ...
     def encode(self, text: str, allowed_special: Collection[str]) -> list[int]: ...
@@ -84,6 +85,7 @@ class Tokenizer:
         self._special_set = frozenset(self._special_tokens)
         self._engine_name: EngineName = engine
         self._engine: _Engine = self._build_engine(engine)
+        self._training_report: TrainingReport | None = None
 
     def _build_engine(self, engine: EngineName) -> _Engine:
         if engine == "reference":
@@ -446,7 +448,7 @@ class Tokenizer:
     @property
     def training_report(self) -> TrainingReport | None:
         """What `Tokenizer.train` read and learned; None for tokenizers built otherwise."""
-        return getattr(self, "_training_report", None)
+        return self._training_report
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Tokenizer):

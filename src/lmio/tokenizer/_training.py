@@ -15,7 +15,7 @@ import threading
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 from lmio._progress import Progress
 from lmio.errors import DataError, InvalidArgumentError, NotFoundError
@@ -155,7 +155,7 @@ def train(
         merges=first_merges,
         engine=engine,
     )
-    tok._training_report = TrainingReport(
+    tok._training_report = TrainingReport(  # read by Tokenizer.training_report
         documents=stats.documents,
         bytes=counter.bytes,
         words=counter.total,
@@ -296,7 +296,8 @@ def _documents(
 ) -> Iterator[str]:
     paths = _as_paths(source)
     if paths is None:
-        for text in source:  # an iterable of texts
+        texts = cast("Iterable[object]", source)
+        for text in texts:
             if not isinstance(text, str):
                 raise InvalidArgumentError(
                     f"training texts must be str, got {type(text).__name__}; pass paths as "
