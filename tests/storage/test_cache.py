@@ -170,3 +170,36 @@ def test_a_download_killed_halfway_is_reclaimed(
         assert entry.path.read_bytes() == blob(5)
     assert cache.urls() == [f"{bucket}/k"]
     fault_proxy.sever()
+
+
+def test_an_entry_from_before_a_restart_is_checked_before_use(
+    bucket: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Downloads are not fsynced: after a machine restart, a copy is checked once."""
+    import sqlite3
+
+    cache = DiskCache(tmp_path, max_bytes="10MB")
+    checksum = put(f"{bucket}/r", blob(9))
+    with cache.open(f"{bucket}/r", checksum=checksum) as entry:
+        path = entry.path
+    with sqlite3.connect(tmp_path / "index.sqlite") as db:
+        db.execute("UPDATE entries SET boot = 'an earlier boot'")
+    with cache.open(f"{bucket}/r", checksum=checksum) as entry:  # intact: kept
+        assert entry.path == path
+    with sqlite3.connect(tmp_path / "index.sqlite") as db:
+        db.execute("UPDATE entries SET boot = 'an earlier boot'")
+    path.write_bytes(bytes(MB))  # what a crash before writeback can leave
+    with caplog.at_level(logging.WARNING), cache.open(f"{bucket}/r", checksum=checksum) as entry:
+        assert entry.path.read_bytes() == blob(9)
+    assert "did not survive a restart" in caplog.text
+
+
+def test_prefetch_fills_free_room_only_and_pins_nothing(bucket: str, tmp_path: Path) -> None:
+    cache = DiskCache(tmp_path, max_bytes=int(2.5 * MB))
+    sums = {name: put(f"{bucket}/{name}", blob(20 + i)) for i, name in enumerate("abc")}
+    futures = [cache.prefetch(f"{bucket}/{name}", checksum=sums[name], size=MB) for name in "abc"]
+    assert sorted(future.result() for future in futures) == [False, True, True]
+    assert len(cache.urls()) == 2 and cache.usage == 2 * MB
+    assert cache.prefetch(f"{bucket}/missing", size=MB).result() is False  # logged, not raised
+    cache.clear()  # nothing prefetched is pinned
+    assert cache.usage == 0

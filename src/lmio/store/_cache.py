@@ -23,7 +23,10 @@ Rules that make it safe for several processes on one node:
   process leaves nothing pinned, and its half-done download is reclaimed by the next
   process that needs room.
 - Downloads are verified against the checksum recorded at write time; a mismatch is fetched
-  once more, then raises `IntegrityError` naming the object.
+  once more, then raises `IntegrityError` naming the object. They are not fsynced: an entry
+  written before the machine restarted is checked against its checksum before it is trusted.
+- `prefetch` downloads in the background (daemon threads) into free room only: it never
+  evicts, and pins nothing.
 """
 
 from __future__ import annotations
@@ -34,10 +37,12 @@ import fcntl
 import hashlib
 import logging
 import os
+import queue
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -53,6 +58,18 @@ __all__ = ["CacheEntry", "DiskCache"]
 
 logger = logging.getLogger(__name__)
 
+
+def _boot_id() -> str:
+    """This boot of the machine, or "" where the kernel does not say (then data is fsynced)."""
+    try:
+        return Path("/proc/sys/kernel/random/boot_id").read_text().strip()
+    except OSError:
+        return ""
+
+
+# Downloads are not fsynced when the boot is known: an entry written in an earlier boot is
+# checked against its checksum before it is trusted, so a crash costs a re-download.
+_BOOT = _boot_id()
 _FORMAT = "lmio.disk-cache"
 _VERSION = 1
 _SCHEMA = """
@@ -62,7 +79,8 @@ CREATE TABLE IF NOT EXISTS entries (
     url TEXT NOT NULL,
     size INTEGER NOT NULL,
     ready INTEGER NOT NULL,
-    last_used REAL NOT NULL
+    last_used REAL NOT NULL,
+    boot TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS entries_by_use ON entries (ready, last_used);
 """
@@ -122,6 +140,7 @@ class DiskCache:
         *,
         max_bytes: int | str,
         storage_options: dict[str, Any] | None = None,
+        prefetch_threads: int = 4,
     ) -> None:
         self.root = Path(root)
         self.max_bytes = parse_size(max_bytes, what="max_bytes")
@@ -130,8 +149,10 @@ class DiskCache:
         self.storage_options = dict(storage_options or {})
         for folder in ("data", "partial", "locks"):
             (self.root / folder).mkdir(parents=True, exist_ok=True)
+        self.prefetch_threads = prefetch_threads
         self._thread_lock = threading.Lock()
         self._state: _ProcessState | None = None
+        self._prefetcher: _Prefetcher | None = None
         self._warned_over = False
         with self._critical():
             pass  # creates, or checks the version of, the index
@@ -155,22 +176,32 @@ class DiskCache:
         if is_local(url):
             path = Path(url[len("file://") :] if url.startswith("file://") else url)
             return CacheEntry(url, path, path.stat().st_size if size is None else size, None)
-        target = remote(url, merge_storage_options(self.storage_options, storage_options))
-        expected = Checksum(checksum) if checksum is not None else None
-        if checksum is None:
-            with _not_found_as_lmio(url):
-                version, size = self._version(target)
-        else:
-            version = checksum
-        key = hashlib.sha256(f"{url}\n{version}".encode()).hexdigest()[:40]
-        found = self._lookup(key, url)
+        key, target, expected, size = self._resolve(url, checksum, size, storage_options)
+        found = self._lookup(key, url, expected)
         if found is not None:
             return found
         with _exclusive(self.root / "locks" / key), _not_found_as_lmio(url):
-            found = self._lookup(key, url)
+            found = self._lookup(key, url, expected)
             if found is not None:
                 return found
-            return self._fetch(key, target, expected, size)
+            entry = self._fetch(key, target, expected, size)
+            assert entry is not None  # only a prefetch finds no room
+            return entry
+
+    def prefetch(
+        self,
+        url: str,
+        *,
+        checksum: str | None = None,
+        size: int | None = None,
+        storage_options: dict[str, Any] | None = None,
+    ) -> Future[bool]:
+        """Start downloading `url` in the background, into free room only (a prefetch never
+        evicts); the future says whether it downloaded anything. A failed prefetch is only
+        logged: opening the object later downloads it again, and raises."""
+        if self._prefetcher is None or self._prefetcher.pid != os.getpid():
+            self._prefetcher = _Prefetcher(self.prefetch_threads)
+        return self._prefetcher.submit(lambda: self._prefetch(url, checksum, size, storage_options))
 
     @property
     def usage(self) -> int:
@@ -198,6 +229,7 @@ class DiskCache:
         state = self.__dict__.copy()
         state["_thread_lock"] = None
         state["_state"] = None
+        state["_prefetcher"] = None
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
@@ -206,16 +238,61 @@ class DiskCache:
 
     # -- entries ------------------------------------------------------------------------
 
+    def _resolve(
+        self,
+        url: str,
+        checksum: str | None,
+        size: int | None,
+        storage_options: dict[str, Any] | None,
+    ) -> tuple[str, Remote, Checksum | None, int | None]:
+        """The entry's key, the remote object, its checksum and its size (if known)."""
+        target = remote(url, merge_storage_options(self.storage_options, storage_options))
+        expected = Checksum(checksum) if checksum is not None else None
+        if checksum is None:
+            with _not_found_as_lmio(url):
+                version, size = self._version(target)
+        else:
+            version = checksum
+        return hashlib.sha256(f"{url}\n{version}".encode()).hexdigest()[:40], target, expected, size
+
+    def _prefetch(
+        self,
+        url: str,
+        checksum: str | None,
+        size: int | None,
+        storage_options: dict[str, Any] | None,
+    ) -> bool:
+        try:
+            key, target, expected, size = self._resolve(url, checksum, size, storage_options)
+            if self._ready(key):
+                return False
+            with _exclusive(self.root / "locks" / key):
+                if self._ready(key):
+                    return False
+                entry = self._fetch(key, target, expected, size, room_only=True)
+        except Exception as exc:  # opening it will try again, and raise
+            logger.info("prefetching %s failed: %s", url, exc)
+            return False
+        if entry is None:
+            return False
+        entry.release()
+        return True
+
+    def _ready(self, key: str) -> bool:
+        with self._critical() as db:
+            row = db.execute("SELECT 1 FROM entries WHERE key = ? AND ready = 1", (key,))
+            return row.fetchone() is not None
+
     def _version(self, target: Remote) -> tuple[str, int]:
         target.fs.invalidate_cache(target.path)
         info = target.call("HEAD", lambda: target.fs.info(target.path))
         tag = info.get("ETag") or info.get("etag") or info.get("mtime") or info.get("LastModified")
         return f"{tag}:{info['size']}", int(info["size"])
 
-    def _lookup(self, key: str, url: str) -> CacheEntry | None:
+    def _lookup(self, key: str, url: str, expected: Checksum | None) -> CacheEntry | None:
         path = self.root / "data" / key
         with self._critical() as db:
-            row = db.execute("SELECT size FROM entries WHERE key = ? AND ready = 1", (key,))
+            row = db.execute("SELECT size, boot FROM entries WHERE key = ? AND ready = 1", (key,))
             found = row.fetchone()
             if found is None:
                 return None
@@ -227,11 +304,30 @@ class DiskCache:
             # Never waits: eviction holds LOCK_EX only inside the critical section.
             fcntl.flock(pin.fileno(), fcntl.LOCK_SH)
             db.execute("UPDATE entries SET last_used = ? WHERE key = ?", (time.time(), key))
-        return CacheEntry(url, path, int(found[0]), pin)
+        size, boot = int(found[0]), str(found[1])
+        entry = CacheEntry(url, path, size, pin)
+        if boot == _BOOT:
+            return entry
+        if _intact(path, size, expected):  # written before a restart: checked, then trusted
+            with self._critical() as db:
+                db.execute("UPDATE entries SET boot = ? WHERE key = ?", (_BOOT, key))
+            return entry
+        entry.release()
+        logger.warning("the cached copy of %s did not survive a restart; downloading it again", url)
+        with self._critical() as db:
+            self._evict(db, key)
+        return None
 
     def _fetch(
-        self, key: str, target: Remote, expected: Checksum | None, size: int | None
-    ) -> CacheEntry:
+        self,
+        key: str,
+        target: Remote,
+        expected: Checksum | None,
+        size: int | None,
+        *,
+        room_only: bool = False,
+    ) -> CacheEntry | None:
+        """Download into the cache and pin; None when `room_only` and there is no free room."""
         known_size = size is not None
         if size is None:
             size = object_size(target)
@@ -242,10 +338,12 @@ class DiskCache:
             )
         partial = self.root / "partial" / key
         with self._critical() as db:
+            if room_only and _used(db) + size > self.max_bytes:
+                return None
             self._make_room(db, size)
             db.execute(
-                "INSERT OR REPLACE INTO entries VALUES (?, ?, ?, 0, ?)",
-                (key, target.url, size, time.time()),
+                "INSERT OR REPLACE INTO entries VALUES (?, ?, ?, 0, ?, ?)",
+                (key, target.url, size, time.time(), _BOOT),
             )
         try:
             self._download(target, partial, expected, size, known_size=known_size)
@@ -281,8 +379,9 @@ class DiskCache:
                         out.write(part)
                         if hasher is not None:
                             hasher.update(part)
-                    out.flush()
-                    os.fsync(out.fileno())
+                    if not _BOOT:
+                        out.flush()
+                        os.fsync(out.fileno())
             except (OSError, LmioError) as exc:
                 if known_size:
                     _check_size(target, size, exc)
@@ -377,12 +476,41 @@ class DiskCache:
         fcntl.flock(lock.fileno(), fcntl.LOCK_EX)
         try:
             db = sqlite3.connect(self.root / "index.sqlite", timeout=60, check_same_thread=False)
+            # WAL without a sync per commit: a commit lost to a power cut leaves a download
+            # unfinished (reclaimed later) or a file without a row (replaced when that object
+            # is downloaded again), never a row that lies.
+            db.execute("PRAGMA journal_mode = WAL")
+            db.execute("PRAGMA synchronous = NORMAL")
             db.executescript(_SCHEMA)
             _check_version(db, self.root)
         finally:
             fcntl.flock(lock.fileno(), fcntl.LOCK_UN)
         self._state = _ProcessState(os.getpid(), lock, db)
         return self._state
+
+
+class _Prefetcher:
+    """Daemon threads running prefetches: at exit, a download in progress is abandoned (and
+    reclaimed later) instead of holding the process up."""
+
+    def __init__(self, threads: int) -> None:
+        self.pid = os.getpid()
+        self._tasks: queue.SimpleQueue[tuple[Future[bool], Callable[[], bool]]] = (
+            queue.SimpleQueue()
+        )
+        for i in range(threads):
+            threading.Thread(target=self._work, name=f"lmio-prefetch-{i}", daemon=True).start()
+
+    def submit(self, task: Callable[[], bool]) -> Future[bool]:
+        future: Future[bool] = Future()
+        self._tasks.put((future, task))
+        return future
+
+    def _work(self) -> None:
+        while True:
+            future, task = self._tasks.get()
+            if future.set_running_or_notify_cancel():
+                future.set_result(task())
 
 
 def _used(db: sqlite3.Connection) -> int:
@@ -403,6 +531,19 @@ def _check_version(db: sqlite3.Connection, root: Path) -> None:
             f"this lmio reads {_FORMAT} version {_VERSION}: point the cache at another folder "
             "or delete this one"
         )
+
+
+def _intact(path: Path, size: int, expected: Checksum | None) -> bool:
+    """Whether a cached file still has its size and, when known, its checksum."""
+    if path.stat().st_size != size:
+        return False
+    if expected is None:
+        return True
+    hasher = expected.hasher()
+    with path.open("rb") as stream:
+        while block := stream.read(1 << 22):
+            hasher.update(block)
+    return expected.matches(hasher)
 
 
 def _check_size(target: Remote, size: int, exc: BaseException) -> None:

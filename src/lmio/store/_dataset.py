@@ -84,6 +84,7 @@ class Dataset:
         self._manifest = manifest
         self._storage_options = storage_options
         self._cache = cache
+        self._prefetching = False
         self.shards: tuple[ShardInfo, ...] = tuple(
             ShardInfo(
                 index=i,
@@ -172,6 +173,8 @@ class Dataset:
         """Shard `index` open for reading row groups (verified against its checksum first with `verify=True`)."""
         shard = self.shards[index]
         if self._cache is not None and not is_local(shard.url):
+            if not self._prefetching:
+                self._prefetch_from(index)
             # A local copy, pinned until the reader closes; verified when it was downloaded.
             entry = self._cache.open(
                 shard.url,
@@ -191,6 +194,19 @@ class Dataset:
             verify=verify,
             storage_options=self._storage_options,
         )
+
+    def _prefetch_from(self, index: int) -> None:
+        """Reading has begun: download every shard in the background, from `index` on, into
+        the cache's free room (so reading overlaps the downloads of the shards to come)."""
+        assert self._cache is not None
+        self._prefetching = True
+        for shard in self.shards[index:] + self.shards[:index]:
+            self._cache.prefetch(
+                shard.url,
+                checksum=shard.checksum,
+                size=shard.bytes,
+                storage_options=self._storage_options,
+            )
 
     def read_tokens(
         self, shard: int, row_group: int
