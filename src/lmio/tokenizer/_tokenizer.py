@@ -197,20 +197,25 @@ class Tokenizer:
         As in tiktoken, special-token text is an error unless it is in `allowed_special` (then
         it becomes the special id) or left out of `disallowed_special` (then it is ordinary text).
         """
-        allowed = self._allowed_special((text,), allowed_special, disallowed_special)
-        text = _valid_unicode(text)
+        allowed = self._allowed_special((_checked(text),), allowed_special, disallowed_special)
+        try:
+            return self._encode_one(text, allowed)
+        except UnicodeEncodeError:
+            return self._encode_one(_without_surrogates(text), allowed)
+
+    def encode_ordinary(self, text: str) -> list[int]:
+        """Token ids of `text`, treating special-token text as ordinary text."""
+        try:
+            return self._encode_one(_checked(text), frozenset())
+        except UnicodeEncodeError:
+            return self._encode_one(_without_surrogates(text), frozenset())
+
+    def _encode_one(self, text: str, allowed: frozenset[str]) -> list[int]:
         if self._pattern.native_id is None:
             return self._encode_custom(text, allowed)
         if not allowed:
             return self._engine.encode_ordinary(text)
         return self._engine.encode(text, allowed)
-
-    def encode_ordinary(self, text: str) -> list[int]:
-        """Token ids of `text`, treating special-token text as ordinary text."""
-        text = _valid_unicode(text)
-        if self._pattern.native_id is None:
-            return self._encode_custom(text, frozenset())
-        return self._engine.encode_ordinary(text)
 
     def encode_batch(
         self,
@@ -245,17 +250,21 @@ class Tokenizer:
         """
         import numpy as np
 
-        texts = [_valid_unicode(text) for text in texts]
+        texts = [_checked(text) for text in texts]
         allowed = self._allowed_special(texts, allowed_special, disallowed_special)
         threads = default_num_threads() if num_threads is None else num_threads
         if threads < 1:
             raise InvalidArgumentError(f"num_threads must be at least 1, got {threads}")
         if self._pattern.native_id is None:
-            encoded = [self._encode_custom(text, allowed) for text in texts]
+            encoded = [self._encode_custom(_without_surrogates(t), allowed) for t in texts]
             offsets = np.cumsum([0, *map(len, encoded)], dtype=np.int64)
             flat = np.fromiter((i for ids in encoded for i in ids), dtype=np.uint32)
             return flat, offsets
-        flat_buffer, offset_buffer = self._engine.encode_batch(texts, allowed, threads)
+        try:
+            flat_buffer, offset_buffer = self._engine.encode_batch(texts, allowed, threads)
+        except UnicodeEncodeError:
+            texts = [_without_surrogates(text) for text in texts]
+            flat_buffer, offset_buffer = self._engine.encode_batch(texts, allowed, threads)
         return (
             np.frombuffer(flat_buffer, dtype=np.uint32),
             np.frombuffer(offset_buffer, dtype=np.int64),
@@ -431,7 +440,7 @@ class Tokenizer:
 
     def pretokenize(self, text: str) -> list[str]:
         """The pieces the pattern splits `text` into before byte-pair merging."""
-        text = _valid_unicode(text)
+        text = _without_surrogates(_checked(text))
         if self._pattern.native_id is None:
             return [m.group(0) for m in self._custom_regex.finditer(text)]
         return self._engine.pretokenize(text)
@@ -525,10 +534,17 @@ def _validate_special_tokens(special_tokens: Mapping[str, int], n_tokens: int) -
         ids[token_id] = text
 
 
-def _valid_unicode(text: str) -> str:
-    """Lone surrogates cannot be UTF-8: replace them with U+FFFD, as tiktoken does."""
+def _checked(text: str) -> str:
     if not isinstance(text, str):
         raise InvalidArgumentError(f"expected text (str), got {type(text).__name__}")
+    return text
+
+
+def _without_surrogates(text: str) -> str:
+    """Lone surrogates cannot be UTF-8: replace them with U+FFFD, as tiktoken does.
+
+    Called only after encoding failed, so valid text is never copied.
+    """
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:
