@@ -5,6 +5,7 @@ benchmarks/loader.py (../shared/corpora through `lmio prepare`, repeated), in ea
 format, uploaded to the server once per run:
 
   raw GET x C     boto3, the lmio shards in 16 MiB ranged GETs, C in flight: the ceiling
+  raw s3fs x 8    the same GETs through s3fs (the client lmio uses), 8 in flight
   lmio fill       lmio's download path alone: every shard into an empty DiskCache, 8 at a
                   time, each verified against the manifest's sha256
   lmio cold       TokenLoader(open_dataset(s3://..., cache=DiskCache(empty))), a whole epoch
@@ -46,6 +47,7 @@ PART = 16 << 20
 MEASURES = (
     "raw-8",
     "raw-32",
+    "raw-s3fs-8",
     "lmio-fill",
     "lmio-cold",
     "lmio-warm",
@@ -141,6 +143,8 @@ def upload(endpoint: str, data: Path) -> None:
 
 
 def measure(name: str, args: argparse.Namespace) -> dict[str, Any]:
+    if name == "raw-s3fs-8":
+        return _raw_s3fs(args, 8)
     if name.startswith("raw-"):
         return _raw_get(args, int(name.split("-")[1]))
     if name == "streaming-cold":
@@ -171,6 +175,22 @@ def _raw_get(args: argparse.Namespace, concurrency: int) -> dict[str, Any]:
         return len(body.read())
 
     get(ranges[0])  # the connection pool and credentials, outside the timing
+    started = time.perf_counter()
+    with ThreadPoolExecutor(concurrency) as pool:
+        size = sum(pool.map(get, ranges))
+    return {"bytes": size, "seconds": time.perf_counter() - started}
+
+
+def _raw_s3fs(args: argparse.Namespace, concurrency: int) -> dict[str, Any]:
+    import s3fs
+
+    fs = s3fs.S3FileSystem(endpoint_url=args.endpoint)
+    ranges = [(f"{BUCKET}/{key}", start, end) for key, start, end in _shard_ranges(args)]
+
+    def get(item: tuple[str, int, int]) -> int:
+        return len(fs.cat_file(item[0], start=item[1], end=item[2]))
+
+    get(ranges[0])
     started = time.perf_counter()
     with ThreadPoolExecutor(concurrency) as pool:
         size = sum(pool.map(get, ranges))
@@ -472,6 +492,13 @@ def report(
     if raw and "lmio-cold" in mb_s:
         ratio = mb_s["lmio-cold"] / raw
         print(f"  cold >= 80% of raw parallel GET        {ratio:6.0%}  {_verdict(ratio >= 0.8)}")
+    if "lmio-cold" in tokens_s and "lmio-local" in tokens_s:
+        ratio = tokens_s["lmio-cold"] / tokens_s["lmio-local"]
+        print(f"    (cold / local-disk loader            {ratio:6.0%})")
+    for baseline in ("raw-8", "raw-s3fs-8"):
+        if baseline in mb_s and "lmio-fill" in mb_s:
+            ratio = mb_s["lmio-fill"] / mb_s[baseline]
+            print(f"    (lmio's download path / {baseline:<11}  {ratio:6.0%})")
     if "lmio-warm" in tokens_s and "lmio-local" in tokens_s:
         ratio = tokens_s["lmio-warm"] / tokens_s["lmio-local"]
         print(f"  warm >= 90% of the local-disk loader   {ratio:6.0%}  {_verdict(ratio >= 0.9)}")
