@@ -28,13 +28,14 @@ def test_quickstart_command_runs_end_to_end(cli, tmp_path: Path) -> None:
     assert summary["final_loss"] < summary["initial_loss"]
     assert len(summary["train_losses"]) == 30
     assert summary["settings"]["steps"] == 30
-    assert {p.name for p in (out / "tokens").iterdir()} == {"train.npy", "eval.npy"}
+    for name in ("train", "eval"):
+        assert (out / "data" / name / "manifest.json").is_file()
     assert load_model(out / "model").config.vocab_size == 4096
     assert Tokenizer.load(out / "tokenizer.json").vocab_size == 4096
 
     # The artefacts feed the other commands as they are.
     result = cli(
-        "-q", "eval", out / "tokens" / "eval.npy", "--model", out / "model", "--max-batches", "2"
+        "-q", "eval", out / "data" / "eval", "--model", out / "model", "--max-batches", "2"
     )
     assert result.status == 0, result.err
 
@@ -51,7 +52,7 @@ def test_without_out_dir_nothing_is_kept(monkeypatch: pytest.MonkeyPatch, tmp_pa
 
 
 def test_custom_stage_list_out_of_order_says_so() -> None:
-    stages = [name_stage for name_stage in STAGES if name_stage[0] != "encode"]
+    stages = [name_stage for name_stage in STAGES if name_stage[0] != "prepare"]
     with pytest.raises(InvalidArgumentError, match="quickstart stages out of order"):
         run_quickstart(steps=1, max_bytes=10_000, stages=stages)
 

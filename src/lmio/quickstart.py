@@ -1,26 +1,22 @@
 """The main job, end to end, on the corpus every Python ships: `lmio quickstart`.
 
-Read the embedded corpus, hold out some documents, encode the text, train a tiny GPT, measure
-it on the held-out text before and after, save it, and sample from it. Each step is a stage:
-a function that takes the shared `QuickstartState`, does its work and says what it did. The
-runner times each stage and turns it into a row of the summary table, so adding a stage
-(training a BPE tokenizer, writing Parquet shards, reading them through the loader) is adding
-a function to `STAGES`.
-
-The text is encoded with a BPE tokenizer trained on the training documents; each document
-ends with the `<|endoftext|>` token.
+Read the embedded corpus and hold out some documents; train a BPE tokenizer on the rest;
+clean, tokenize and write both to Parquet shards (`lmio prepare`); train a tiny GPT on batches
+from the `TokenLoader`; measure it on the held-out shards before and after; save it, and
+sample from it. Each step is a stage: a function that takes the shared `QuickstartState`,
+does its work and says what it did. The runner times each stage and turns it into a row of
+the summary table, so adding a stage is adding a function to `STAGES`.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import io
 import json
 import logging
 import os
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -32,7 +28,6 @@ from lmio._table import format_table
 from lmio._units import format_bytes, format_count, format_duration
 from lmio.errors import DataError, InvalidArgumentError
 from lmio.model import GPT, EvalResult, TrainResult, evaluate, load_model, save_model, train
-from lmio.model._windows import random_windows, sequential_windows
 from lmio.store import write_bytes_atomic
 from lmio.text import embedded_corpus
 from lmio.tokenizer import Tokenizer
@@ -88,8 +83,8 @@ class QuickstartState:
     vocab_size: int | None = None
     encode: Callable[[str], np.ndarray] | None = None
     decode: Callable[[Sequence[int]], str] | None = None
-    train_tokens: np.ndarray | None = None
-    eval_tokens: np.ndarray | None = None
+    train_data: Path | None = None
+    eval_data: Path | None = None
     model: GPT | None = None
     initial: EvalResult | None = None
     training: TrainResult | None = None
@@ -153,19 +148,29 @@ def train_tokenizer(state: QuickstartState) -> StageOutcome:
     )
 
 
-def encode_documents(state: QuickstartState) -> StageOutcome:
-    """Every document encoded with an end-of-text token; writes tokens/train.npy, eval.npy."""
+def prepare_shards(state: QuickstartState) -> StageOutcome:
+    """Training and held-out documents cleaned, tokenized (EOS per document) and written to
+    Parquet shards with a manifest: data/train and data/eval."""
+    from lmio.prepare import Documents, prepare
+
     tok = _need(state.tokenizer, "the tokenizer")
-    state.train_tokens = _encode_documents(tok, state.train_docs)
-    state.eval_tokens = _encode_documents(tok, state.eval_docs)
-    for name, tokens in (("train", state.train_tokens), ("eval", state.eval_tokens)):
-        write_bytes_atomic(state.work_dir / "tokens" / f"{name}.npy", _npy_bytes(tokens))
+    reports = {}
+    for name, docs in (("train", state.train_docs), ("eval", state.eval_docs)):
+        reports[name] = prepare(
+            Documents(docs, name=f"quickstart-{name}"),
+            tokenizer=tok,
+            out=state.work_dir / "data" / name,
+            workers=1,
+            show_progress=state.progress,
+        )
+    state.train_data = state.work_dir / "data" / "train"
+    state.eval_data = state.work_dir / "data" / "eval"
+    train, held_out = reports["train"], reports["eval"]
     size = sum(len(d.encode("utf-8")) for d in state.train_docs + state.eval_docs)
-    total = len(state.train_tokens) + len(state.eval_tokens)
     return StageOutcome(
-        f"{format_count(len(state.train_tokens))} train + "
-        f"{format_count(len(state.eval_tokens))} held-out tokens, "
-        f"{size / max(total, 1):.2f} bytes per token",
+        f"{format_count(train.tokens)} train + {format_count(held_out.tokens)} held-out tokens "
+        f"in {train.shards + held_out.shards} Parquet shards, "
+        f"{format_bytes(train.output_bytes + held_out.output_bytes)}",
         size,
         "bytes",
     )
@@ -186,20 +191,29 @@ def build_model(state: QuickstartState) -> StageOutcome:
 
 
 def train_model(state: QuickstartState) -> StageOutcome:
-    """`steps` steps on seeded random windows of the training tokens."""
-    windows = random_windows(
-        _need(state.train_tokens, "training tokens"),
+    """`steps` steps on batches from lmio's TokenLoader over the training shards, epoch
+    after epoch (each reshuffled by the seed)."""
+    from lmio.loader import TokenLoader
+
+    loader = TokenLoader(
+        _need(state.train_data, "the training shards"),
         batch_size=state.batch_size,
         seq_len=state.seq_len,
         seed=state.seed,
-        source="the training text",
+        num_threads=2,
     )
+
+    def epochs() -> Iterator[Any]:
+        while True:
+            yield from loader
+
     model = _need(state.model, "the model")
-    state.training = train(model, windows, steps=state.steps, lr=2e-3, progress=state.progress)
+    state.training = train(model, epochs(), steps=state.steps, lr=2e-3, progress=state.progress)
     result = state.training
+    waited = loader.metrics().wait_fraction
     return StageOutcome(
         f"{result.steps} steps of {state.batch_size}x{state.seq_len} tokens, train loss "
-        f"{result.losses[0]:.2f} -> {result.final_loss:.2f}",
+        f"{result.losses[0]:.2f} -> {result.final_loss:.2f}; loader wait {waited:.1%}",
         result.tokens,
         "tokens",
     )
@@ -243,7 +257,7 @@ def generate_sample(state: QuickstartState) -> StageOutcome:
 STAGES: tuple[tuple[str, Stage], ...] = (
     ("corpus", read_corpus),
     ("tokenizer", train_tokenizer),
-    ("encode", encode_documents),
+    ("prepare", prepare_shards),
     ("model", build_model),
     ("train", train_model),
     ("evaluate", evaluate_model),
@@ -298,8 +312,8 @@ def run_quickstart(
     stages: Sequence[tuple[str, Stage]] = STAGES,
     progress: bool | None = None,
 ) -> QuickstartReport:
-    """Run `stages` in order and report. `out_dir` keeps the artefacts (tokens/, model/,
-    summary.json); without it they go to a temporary directory that is removed.
+    """Run `stages` in order and report. `out_dir` keeps the artefacts (tokenizer.json,
+    data/train and data/eval datasets, model/, summary.json); without it they go to a temporary directory that is removed.
 
     `threads` defaults to the CPUs this process may run on (torch's own default can count
     CPUs the process is not allowed to use); torch's setting is restored afterwards.
@@ -386,25 +400,17 @@ def _throughput(outcome: StageOutcome, seconds: float) -> str:
 
 
 def _evaluate(state: QuickstartState) -> EvalResult:
-    windows = sequential_windows(
-        _need(state.eval_tokens, "held-out tokens"),
+    """Held-out loss over the eval shards, in order."""
+    from lmio.loader import TokenLoader
+
+    loader = TokenLoader(
+        _need(state.eval_data, "the held-out shards"),
         batch_size=_EVAL_BATCH_SIZE,
         seq_len=state.seq_len,
-        source="the held-out text",
+        shuffle=False,
+        drop_last=False,
+        rank=0,
+        world_size=1,
     )
     model = _need(state.model, "the model")
-    return evaluate(model, windows, max_batches=state.eval_batches, progress=state.progress)
-
-
-def _encode_documents(tok: Tokenizer, documents: list[str]) -> np.ndarray:
-    """Every document's ids followed by the end-of-text id, in one array."""
-    flat, offsets = tok.encode_batch_to_numpy(documents, disallowed_special=())
-    eos = _need(tok.eos_id, "the end-of-text token")
-    # Insert the EOS id after each document: at every offset but the first.
-    return np.insert(flat.astype(np.int64), offsets[1:], eos)
-
-
-def _npy_bytes(array: np.ndarray) -> bytes:
-    buffer = io.BytesIO()
-    np.save(buffer, array, allow_pickle=False)
-    return buffer.getvalue()
+    return evaluate(model, loader, max_batches=state.eval_batches, progress=state.progress)
