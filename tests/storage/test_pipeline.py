@@ -3,6 +3,7 @@ loader reading it (under faults and a server restart), the disk cache, model che
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import json
 import threading
@@ -156,6 +157,19 @@ def test_the_loader_reads_through_the_disk_cache(
     assert through.plan.requests == requests  # every shard from local disk
     in_workers = TokenLoader(warm, **LOADER, num_workers=2)  # the cache travels by pickle
     assert same([(b["sample_id"].tolist(), b["input_ids"]) for b in in_workers], reference)
+
+
+def test_a_dataset_larger_than_the_disk_cache_reads_the_same(
+    dataset: tuple[str, Path], reference: list[Any], tmp_path: Path
+) -> None:
+    shards = open_dataset(dataset[0]).shards
+    limit = sum(shard.bytes for shard in shards) // 2
+    cache = DiskCache(tmp_path, max_bytes=limit)
+    assert same(epoch(open_dataset(dataset[0], cache=cache)), reference)
+    assert len(cache.urls()) < len(shards)  # shards were evicted as the epoch went on
+    gc.collect()
+    cache.clear()  # the loader's readers released every pin
+    assert cache.usage == 0
 
 
 def test_an_interrupted_prepare_resumes_to_the_same_dataset(

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -109,14 +110,20 @@ class ShardChecks:
         return reader
 
 
+# Shards one reader thread keeps open, least recently used closed first: an open shard holds
+# a file descriptor and, read through a DiskCache, a pin that keeps it from being evicted.
+_OPEN_SHARDS = 4
+
+
 class RowGroupReader:
-    """One reader thread's view of a dataset: each shard opened once, row groups decoded
-    without copying their values, and checked against the manifest's counts."""
+    """One reader thread's view of a dataset: shards opened as needed (at most _OPEN_SHARDS
+    at a time), row groups decoded without copying their values, and checked against the
+    manifest's counts."""
 
     def __init__(self, checks: ShardChecks) -> None:
         self._checks = checks
         self._layout = checks.layout
-        self._files: dict[int, ShardReader] = {}
+        self._files: OrderedDict[int, ShardReader] = OrderedDict()
 
     def __call__(self, group: int) -> TokenBlock:
         layout = self._layout
@@ -124,6 +131,10 @@ class RowGroupReader:
         reader = self._files.get(shard)
         if reader is None:
             reader = self._files[shard] = self._checks.open(shard)
+            if len(self._files) > _OPEN_SHARDS:
+                self._files.popitem(last=False)[1].close()
+        else:
+            self._files.move_to_end(shard)
         index = int(layout.group_index[group])
         values, offsets = _flat_tokens(reader.read_row_group(index, columns=("tokens",)))
         info = layout.dataset.shards[shard]
