@@ -94,6 +94,7 @@ class FaultProxy:
         self._listener = socket.create_server(("127.0.0.1", 0))
         self.port = self._listener.getsockname()[1]
         self.refused = 0  # requests that found the server down
+        self.seen: list[str] = []  # request lines, in order
         self._open: set[socket.socket] = set()
         self._lock = threading.Lock()
         self._stopped = False
@@ -138,6 +139,7 @@ class FaultProxy:
                 if request is None:
                     return
                 head, body, method = request
+                self.seen.append(head.split(b"\r\n", 1)[0].decode("latin-1"))
                 fault = self.plan.draw(method) if self.plan is not None else None
                 if fault == "reset":
                     _reset(client)

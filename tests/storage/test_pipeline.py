@@ -151,7 +151,10 @@ def test_the_loader_reads_through_the_disk_cache(
     cold = open_dataset(dataset[0], cache=cache)
     assert same(epoch(cold), reference)
     assert sorted(cache.urls()) == sorted(shard.url for shard in cold.shards)
-    warm = open_dataset(dataset[0], cache=cache)  # the manifest: one HEAD, one GET
+    through.seen.clear()
+    warm = open_dataset(dataset[0], cache=cache)
+    assert [line.split()[0] for line in through.seen] == ["HEAD", "HEAD", "GET"], through.seen
+    assert all("manifest.json" in line for line in through.seen)  # no listing, no shard
     requests = through.plan.requests
     assert same(epoch(warm), reference)
     assert through.plan.requests == requests  # every shard from local disk
