@@ -206,6 +206,13 @@ def test_a_model_checkpoint_round_trips_through_faults(bucket: str, through: Fau
         model.state_dict().items(), loaded.state_dict().items(), strict=True
     ):
         assert torch.equal(a, b), name
+    # HEAD and GET config.json, HEAD the weights, then their first part comes back damaged.
+    through.plan = FaultPlan(rate=1.0, kinds=["corrupt"], after=3, limit=1)
+    through.seen.clear()
+    load_model(f"{bucket}/ckpt")
+    assert through.plan.injected["corrupt"] == 1
+    assert through.seen[3].startswith("GET") and "model.safetensors" in through.seen[3]
+    assert through.seen[6:] == through.seen[2:6]  # read once more: HEAD, three 5 MiB parts
     weights = read_bytes(f"{bucket}/ckpt/model.safetensors")
     meta = json.loads(read_bytes(f"{bucket}/ckpt/config.json"))
     assert hashlib.sha256(weights).hexdigest() == meta["weights"]["sha256"]

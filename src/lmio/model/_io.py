@@ -80,6 +80,9 @@ def load_model(directory: str | os.PathLike[str], *, device: str | torch.device 
     weights_url = url_join(directory, WEIGHTS_FILE)
     weights = read_bytes(weights_url)
     expected, actual = meta["weights"].get("sha256"), hashlib.sha256(weights).hexdigest()
+    if actual != expected:  # damaged on the way, perhaps: read it once more
+        weights = read_bytes(weights_url)
+        actual = hashlib.sha256(weights).hexdigest()
     if actual != expected:
         raise IntegrityError(
             f"{weights_url} does not match the checksum in {CONFIG_FILE} (sha256 {actual}, "
