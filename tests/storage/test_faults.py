@@ -90,3 +90,20 @@ def test_reads_and_writes_go_on_across_a_server_restart(
     restarter.join()
     assert read_bytes(f"{bucket}/r{rounds - 1}", storage_options=options) == DATA[:100]
     assert fault_proxy.refused > 0
+
+
+def test_listing_through_lmio_store_filesystem_retries_too(
+    bucket: str, fault_proxy: FaultProxy
+) -> None:
+    from lmio.store import filesystem
+
+    for i in range(3):
+        write_bytes_atomic(f"{bucket}/listed/{i}.txt", b"x")
+    fs, path = filesystem(f"{bucket}/listed/*.txt", storage_options=proxied_options(fault_proxy))
+    fault_proxy.plan = FaultPlan(rate=1.0, kinds=["slowdown", "reset"], limit=2, seed=2)
+    assert [name.rsplit("/", 1)[-1] for name in sorted(fs.glob(path))] == [
+        "0.txt",
+        "1.txt",
+        "2.txt",
+    ]
+    assert fault_proxy.plan.total == 2

@@ -164,8 +164,18 @@ class Remote:
         return retry_call(fn, what=f"{what} {self.url}", policy=self.retry)
 
 
-def remote(url: str | os.PathLike[str], storage_options: Mapping[str, Any] | None) -> Remote:
-    """The filesystem and settings for `url`, from the defaults and `storage_options`."""
+def remote(
+    url: str | os.PathLike[str],
+    storage_options: Mapping[str, Any] | None,
+    *,
+    client_retries: bool = False,
+) -> Remote:
+    """The filesystem and settings for `url`, from the defaults and `storage_options`.
+
+    Calls through `Remote.call` are retried by lmio, so for S3 the client's own retries are
+    off; `client_retries=True` gives a separate filesystem that retries by itself (botocore's
+    standard mode, as many tries), for callers that use it directly.
+    """
     import fsspec
 
     text = os.fspath(url)
@@ -192,7 +202,11 @@ def remote(url: str | os.PathLike[str], storage_options: Mapping[str, Any] | Non
             {
                 "connect_timeout": connect_timeout,
                 "read_timeout": read_timeout,
-                "retries": {"total_max_attempts": 1},
+                "retries": (
+                    {"mode": "standard", "total_max_attempts": retry.attempts}
+                    if client_retries
+                    else {"total_max_attempts": 1}
+                ),
                 "max_pool_connections": max(4 * concurrency, 32),
             },
             options.get("config_kwargs"),
@@ -205,7 +219,7 @@ def remote(url: str | os.PathLike[str], storage_options: Mapping[str, Any] | Non
     except ValueError as exc:
         raise InvalidArgumentError(f"cannot open {text}: {exc}") from exc
     if hasattr(fs, "call_s3"):
-        fs.retries = 1  # s3fs's own retry loop; ours wraps every call
+        fs.retries = 1  # s3fs's own loop: one policy retries (ours, or botocore's)
     return Remote(
         url=text, fs=fs, path=path, retry=retry, part_size=part_size, concurrency=concurrency
     )
@@ -216,8 +230,9 @@ def filesystem(
 ) -> tuple[Any, str]:
     """fsspec's filesystem and path for `url`, built as every lmio storage call builds it
     (defaults, lmio's options taken out, S3 timeouts), for listing and globbing. Calls made
-    on it directly are not retried by lmio."""
-    target = remote(url, storage_options)
+    on it are retried by the client itself (for S3, botocore's standard mode with `retries`
+    tries), not by lmio's policy."""
+    target = remote(url, storage_options, client_retries=True)
     return target.fs, target.path
 
 
