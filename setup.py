@@ -8,7 +8,7 @@ COMPILE_ARGS = ["-std=c11", "-O3", "-Wall", "-Wextra", "-Werror", "-pthread", "-
 
 native = Extension(
     "lmio.tokenizer._native",
-    sources=sorted(glob("csrc/*.c")) + ["src/lmio/tokenizer/_native.c"],
+    sources=[*sorted(glob("csrc/*.c")), "src/lmio/tokenizer/_native.c"],
     include_dirs=["csrc"],
     depends=sorted(glob("csrc/*.h")),
     extra_compile_args=COMPILE_ARGS,
