@@ -160,6 +160,9 @@ def test_the_loader_reads_through_the_disk_cache(
     assert through.plan.requests == requests  # every shard from local disk
     in_workers = TokenLoader(warm, **LOADER, num_workers=2)  # the cache travels by pickle
     assert same([(b["sample_id"].tolist(), b["input_ids"]) for b in in_workers], reference)
+    by_url = TokenLoader(dataset[0], **LOADER, disk_cache=cache)  # the loader opens it
+    assert same([(b["sample_id"].tolist(), b["input_ids"]) for b in by_url], reference)
+    assert through.plan.requests == requests + 3  # the manifest: HEAD, HEAD, GET
 
 
 def test_a_dataset_larger_than_the_disk_cache_reads_the_same(

@@ -150,7 +150,7 @@ def _manifest(**changes: object) -> bytes:
         ({"version": 2}, "format version 2; this lmio .* reads version 1 only"),
         ({"format": "other"}, "is not an lmio dataset manifest"),
         ({"token_type": "int8"}, "unknown token type"),
-        ({"tokenizer": {"path": "../tok.json"}}, "must stay inside the dataset folder"),
+        ({"tokenizer": {"path": "../tok.json"}}, "must stay inside its folder"),
         ({"shards": [{"path": "/abs.parquet"}]}, "shard entry without"),
         (
             {
@@ -172,7 +172,7 @@ def _manifest(**changes: object) -> bytes:
                     }
                 ]
             },
-            "must stay inside the dataset folder",
+            "must stay inside its folder",
         ),
     ],
 )

@@ -26,7 +26,7 @@ from lmio.loader._source import Layout, RowGroupReader, ShardChecks, TokenBlock,
 from lmio.loader._state import LoaderState
 
 if TYPE_CHECKING:
-    from lmio.store import Dataset
+    from lmio.store import Dataset, DiskCache
 
 __all__ = ["TokenLoader"]
 
@@ -70,6 +70,10 @@ class TokenLoader(torch.utils.data.IterableDataset[Batch]):
     workers split the batches the same way, but only the loader's own iteration tracks the
     state. `verify=True` checks each shard's sha256 against the manifest once per process,
     when the shard is first opened.
+
+    Remote datasets (`s3://...`, any fsspec URL) take `storage_options`; with `disk_cache`
+    (an `lmio.store.DiskCache`) their shards are read from verified local copies, shared by
+    every process on the node, under the cache's byte limit.
     """
 
     def __init__(
@@ -94,6 +98,8 @@ class TokenLoader(torch.utils.data.IterableDataset[Batch]):
         sample_ids: bool = False,
         pad_id: int = 0,
         verify: bool = True,
+        storage_options: dict[str, Any] | None = None,
+        disk_cache: DiskCache | None = None,
     ) -> None:
         super().__init__()
         _check_options(
@@ -133,7 +139,10 @@ class TokenLoader(torch.utils.data.IterableDataset[Batch]):
 
         mixture = dataset if isinstance(dataset, Mixture) else None
         sources = dataset.datasets if isinstance(dataset, Mixture) else [dataset]
-        self._layouts = [open_layout(source) for source in sources]
+        self._layouts = [
+            open_layout(source, storage_options=storage_options, cache=disk_cache)
+            for source in sources
+        ]
         counts = [self._sample_counts(layout) for layout in self._layouts]
         orders = [
             SourceOrder(c, seed=seed, stream=i, shuffle=shuffle, window=shuffle_window)

@@ -15,7 +15,7 @@ import numpy as np
 from lmio.errors import FormatError, InvalidArgumentError
 
 if TYPE_CHECKING:
-    from lmio.store import Dataset, ShardReader
+    from lmio.store import Dataset, DiskCache, ShardReader
 
 __all__ = ["Layout", "RowGroupReader", "ShardChecks", "TokenBlock", "open_layout"]
 
@@ -51,12 +51,17 @@ class Layout:
         return len(self.group_tokens)
 
 
-def open_layout(dataset: str | os.PathLike[str] | Dataset) -> Layout:
+def open_layout(
+    dataset: str | os.PathLike[str] | Dataset,
+    *,
+    storage_options: dict[str, Any] | None = None,
+    cache: DiskCache | None = None,
+) -> Layout:
     """The layout of a dataset given by path or URL, or already opened."""
     from lmio.store import Dataset, open_dataset
 
     if isinstance(dataset, (str, os.PathLike)):
-        dataset = open_dataset(dataset)
+        dataset = open_dataset(dataset, storage_options=storage_options, cache=cache)
     elif not isinstance(dataset, Dataset):
         raise InvalidArgumentError(
             f"a TokenLoader reads a dataset path or URL, an lmio.store.Dataset or a Mixture, "

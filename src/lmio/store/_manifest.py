@@ -13,6 +13,7 @@ from typing import Any
 
 from lmio._version import __version__
 from lmio.errors import FormatError
+from lmio.store._paths import check_relative
 
 __all__ = [
     "FORMAT",
@@ -110,25 +111,10 @@ def parse_manifest(data: bytes, url: str) -> dict[str, Any]:
             raise FormatError(f"{url} has no {key!r} entry; the manifest is damaged")
     if body["token_type"] not in ("uint16", "uint32"):
         raise FormatError(f"{url} names an unknown token type {body['token_type']!r}")
-    _check_relative(body["tokenizer"].get("path"), url)
+    check_relative(body["tokenizer"].get("path"), source=url)
     for shard in body["shards"]:
         missing = [key for key in _SHARD_KEYS if key not in shard]
         if missing:
             raise FormatError(f"{url} has a shard entry without {', '.join(missing)}: {shard}")
-        _check_relative(shard["path"], url)
+        check_relative(shard["path"], source=url)
     return body
-
-
-def _check_relative(path: object, url: str) -> None:
-    if (
-        not isinstance(path, str)
-        or not path
-        or path.startswith("/")
-        or "\\" in path
-        or "://" in path
-        or ".." in path.split("/")
-    ):
-        raise FormatError(
-            f"{url} names the path {path!r}; paths in a manifest must stay inside the dataset "
-            "folder (relative, without '..')"
-        )
