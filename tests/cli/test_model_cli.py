@@ -157,6 +157,7 @@ def test_train_then_eval_on_a_prepared_dataset(cli, tmp_path: Path) -> None:
     result = cli(
         "-q", "train", tmp_path / "data", "--out", model_dir, "--steps", "8",
         "--batch-size", "4", "--seq-len", "32", "--seed", "1",
+        "--disk-cache", tmp_path / "cache", "--disk-cache-size", "64MB",
     )  # fmt: skip
     assert result.status == 0, result.err
     config = json.loads((model_dir / "config.json").read_text())["config"]

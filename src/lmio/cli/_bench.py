@@ -6,6 +6,7 @@ import argparse
 import time
 from typing import TYPE_CHECKING
 
+from lmio.cli._common import add_disk_cache_arguments, disk_cache, size
 from lmio.cli._quickstart import positive_int
 
 if TYPE_CHECKING:
@@ -23,6 +24,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "time the consumer waited, row groups read and the cache hit rate.",
     )
     loader.add_argument("dataset", metavar="DATASET", help="dataset folder or URL")
+    add_disk_cache_arguments(loader)
     loader.add_argument(
         "--batch-size", type=positive_int, default=32, help="samples per batch (default: 32)"
     )
@@ -42,21 +44,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--packing", choices=("concat", "pad"), default="concat", help="(default: concat)"
     )
     loader.add_argument(
-        "--cache", type=_size, default=1 << 30, help="row-group cache size (default: 1GiB)"
+        "--cache", type=size, default=1 << 30, help="row-group cache size (default: 1GiB)"
     )
     loader.add_argument("--seed", type=int, default=0, help="shuffle seed (default: 0)")
     loader.add_argument("--no-shuffle", action="store_true", help="read in manifest order")
     loader.add_argument("--no-verify", action="store_true", help="skip checking shard checksums")
     loader.set_defaults(handler=_loader)
-
-
-def _size(text: str) -> int:
-    from lmio._units import parse_size
-
-    try:
-        return parse_size(text, what="--cache")
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from exc
 
 
 def _loader(args: argparse.Namespace) -> int:
@@ -77,6 +70,7 @@ def _loader(args: argparse.Namespace) -> int:
         verify=not args.no_verify,
         rank=0,
         world_size=1,
+        disk_cache=disk_cache(args),
     )
     opened = time.perf_counter() - started
     for taken, _ in enumerate(loader, start=1):

@@ -12,6 +12,7 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from lmio._units import format_count, format_duration
+from lmio.cli._common import add_disk_cache_arguments, disk_cache
 from lmio.cli._quickstart import positive_int
 
 
@@ -88,6 +89,7 @@ def _add_tokens_argument(parser: argparse.ArgumentParser) -> None:
         metavar="DATA",
         help="dataset written by lmio prepare (folder or URL), or a .npy file of token ids",
     )
+    add_disk_cache_arguments(parser)
 
 
 def _is_token_file(path: str) -> bool:
@@ -149,6 +151,7 @@ def _train(args: argparse.Namespace) -> int:
                 seq_len=config.block_size,
                 seed=args.seed,
                 pin_memory=_device(args.device).type == "cuda",
+                disk_cache=disk_cache(args),
             )
         )
     torch.manual_seed(args.seed)
@@ -203,6 +206,7 @@ def _evaluate(args: argparse.Namespace) -> int:
             drop_last=False,
             rank=0,
             world_size=1,
+            disk_cache=disk_cache(args),
         )
     result = evaluate(model, windows, max_batches=args.max_batches, progress=_progress(args))
     print(

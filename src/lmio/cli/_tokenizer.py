@@ -159,7 +159,8 @@ def _info(args: argparse.Namespace) -> int:
     return 0
 
 
-def _size(path: str) -> int:
-    import os
+def _size(url: str) -> int:
+    from lmio.store import filesystem
 
-    return os.path.getsize(path) if os.path.exists(path) else 0
+    fs, path = filesystem(url)
+    return int(fs.size(path))

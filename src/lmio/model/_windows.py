@@ -6,6 +6,7 @@ A token file is a `.npy` array: one dimension, an integer dtype, ids >= 0.
 
 from __future__ import annotations
 
+import io
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,16 +20,23 @@ __all__ = ["check_vocab", "load_token_file", "random_windows", "sequential_windo
 
 
 def load_token_file(path: str | os.PathLike[str]) -> np.ndarray:
-    """The token ids in `path`, memory-mapped, after checking shape, dtype and sign."""
-    path = Path(path)
-    if not path.is_file():
+    """The token ids in `path` (local files are memory-mapped; URLs are read whole), after
+    checking shape, dtype and sign."""
+    from lmio.store import is_local, read_bytes
+
+    if is_local(path) and not Path(path).is_file():
         raise NotFoundError(
             f"token file not found: {path}; pass a .npy file of token ids, "
             "e.g. written by numpy.save(path, ids.astype(numpy.uint16))"
         )
     try:
-        tokens = np.load(path, mmap_mode="r", allow_pickle=False)
+        if is_local(path):
+            tokens = np.load(Path(path), mmap_mode="r", allow_pickle=False)
+        else:
+            tokens = np.load(io.BytesIO(read_bytes(path)), allow_pickle=False)
     except (ValueError, OSError, EOFError) as exc:
+        if isinstance(exc, FileNotFoundError):
+            raise
         raise FormatError(
             f"cannot read {path} as a .npy array ({exc}); write token ids with numpy.save"
         ) from exc

@@ -7,6 +7,7 @@ from lmio.store._cache import CacheEntry, DiskCache
 from lmio.store._dataset import Dataset, ShardInfo, open_dataset
 from lmio.store._files import (
     exists,
+    is_local,
     open_input,
     open_output_atomic,
     read_bytes,
@@ -32,6 +33,7 @@ __all__ = [
     "exists",
     "filesystem",
     "get_default_storage_options",
+    "is_local",
     "open_dataset",
     "open_input",
     "open_output_atomic",
