@@ -1,7 +1,10 @@
 """lmio: the I/O layer of large-language-model training and serving.
 
-This module is the public API. Names that need torch (the model, the loader) are imported
-on first use, so `import lmio` stays light.
+This module is the public API: `Tokenizer` (train, encode, HF and tiktoken formats),
+`lmio.prepare.prepare` with `Documents` (corpus to Parquet shards), `open_dataset`,
+`TokenLoader` and `Mixture` (batches for PyTorch), `GPT`, `GPTConfig`, `train` and
+`evaluate` (the reference model). Every name is imported on first use, so `import lmio`
+stays light (no torch, no pyarrow).
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ if TYPE_CHECKING:
     from lmio.model import GPT, GPTConfig, evaluate, train
     from lmio.prepare import Documents
     from lmio.store import open_dataset
+    from lmio.tokenizer import Tokenizer
 
 # Public name -> module that defines it, imported on first access.
 _LAZY = {
@@ -25,6 +29,7 @@ _LAZY = {
     "GPTConfig": "lmio.model",
     "Mixture": "lmio.loader",
     "TokenLoader": "lmio.loader",
+    "Tokenizer": "lmio.tokenizer",
     "evaluate": "lmio.model",
     "open_dataset": "lmio.store",
     "train": "lmio.model",
@@ -37,6 +42,7 @@ __all__ = [
     "LmioError",
     "Mixture",
     "TokenLoader",
+    "Tokenizer",
     "__version__",
     "evaluate",
     "open_dataset",
