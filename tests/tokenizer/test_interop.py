@@ -140,3 +140,43 @@ def test_from_hf_refuses_other_models(tmp_path: Path) -> None:
     hf.save(str(path))
     with pytest.raises(FormatError, match="holds a WordLevel model; lmio reads byte-level BPE"):
         Tokenizer.from_hf(path)
+
+
+def _hf_pieces(hf: HFTokenizer, text: str) -> list[str]:
+    from lmio.tokenizer._byte_level import decode_byte_level
+
+    pieces = [decode_byte_level(piece) for piece, _ in hf.pre_tokenizer.pre_tokenize_str(text)]
+    return [piece.decode("utf-8", "replace") for piece in pieces]
+
+
+def test_save_hf_pre_tokenizes_identically(
+    trained: Tokenizer, hf_files: Path, real_text: list[str]
+) -> None:
+    # Compared piece by piece, independent of the vocabulary: a small vocabulary can hide a
+    # split that differs (digits 1851 as 185|1 or 1851 both encode to four byte tokens).
+    hf = HFTokenizer.from_file(str(hf_files / "tokenizer.json"))
+    for text in [*real_text, "in 1851, 1234567 and 12.5e-3", "x0010 = 0x1F; ٣٤٥٦"]:
+        assert _hf_pieces(hf, text) == trained.pretokenize(text)
+
+
+@FUZZ
+@given(text=TRICKY_TEXT)
+def test_tricky_unicode_pre_tokenizes_like_hf(
+    trained: Tokenizer, hf_files: Path, text: str
+) -> None:
+    hf = HFTokenizer.from_file(str(hf_files / "tokenizer.json"))
+    assert _hf_pieces(hf, text) == trained.pretokenize(text)
+
+
+def test_possessive_bounded_quantifiers_are_spelled_for_oniguruma() -> None:
+    from lmio.errors import InvalidArgumentError
+    from lmio.tokenizer._hf import from_oniguruma, to_oniguruma
+    from lmio.tokenizer._patterns import GPT4
+
+    spelled = to_oniguruma(GPT4)
+    assert r"\p{N}{1,3}|" in spelled and r"{1,3}+" not in spelled
+    assert from_oniguruma(spelled, "x") == GPT4
+    with pytest.raises(InvalidArgumentError, match="possessive bounded quantifier"):
+        to_oniguruma(r"\d{1,3}+|\s+|\D")
+    with pytest.raises(FormatError, match="repeats a bounded quantifier"):
+        from_oniguruma(r"\d{1,3}+|\s+|\D", "tokenizer.json")

@@ -11,18 +11,57 @@ from __future__ import annotations
 import itertools
 import json
 import os
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from lmio.errors import FormatError
+from lmio.errors import FormatError, InvalidArgumentError
 from lmio.store import read_bytes, write_bytes_atomic
 from lmio.tokenizer._byte_level import decode_byte_level, encode_byte_level
-from lmio.tokenizer._patterns import GPT2
+from lmio.tokenizer._patterns import GPT2, NAMED_PATTERNS, resolve_pattern
 
 if TYPE_CHECKING:
     from lmio.tokenizer._tokenizer import Tokenizer
 
 __all__ = ["from_hf", "save_hf"]
+
+
+# A bounded quantifier followed by '+': possessive in tiktoken's engine and the `regex`
+# module, but "repeat the bounded repeat" in HF's Oniguruma (Ruby syntax).
+_BOUNDED_THEN_PLUS = re.compile(r"\{\d+(?:,\d*)?\}\+")
+
+
+def to_oniguruma(pattern: str) -> str:
+    """`pattern` spelled so that HF's Oniguruma splits text as tiktoken's engine does.
+
+    The named patterns' only such construct is gpt4's `\\p{N}{1,3}+`, a whole alternative,
+    where possessiveness cannot change a match: there it is simply dropped. A custom pattern
+    with one is refused rather than exported with a different meaning.
+    """
+    named = resolve_pattern(pattern)
+    if named.name is not None:
+        return _BOUNDED_THEN_PLUS.sub(lambda m: m.group(0)[:-1], named.regex)
+    if _BOUNDED_THEN_PLUS.search(pattern):
+        raise InvalidArgumentError(
+            f"pattern {pattern!r} has a possessive bounded quantifier such as {{1,3}}+, which "
+            "HF tokenizers (Oniguruma) reads as a nested repeat; write it as an atomic group "
+            "(?>...{1,3}) to export it"
+        )
+    return pattern
+
+
+def from_oniguruma(pattern: str, where: str) -> str:
+    """The inverse of `to_oniguruma`: a named pattern's HF spelling becomes that pattern."""
+    for named in NAMED_PATTERNS.values():
+        if pattern == to_oniguruma(named.regex):
+            return named.regex
+    if _BOUNDED_THEN_PLUS.search(pattern):
+        raise FormatError(
+            f"{where}: its split pattern {pattern!r} repeats a bounded quantifier ({{n,m}}+), "
+            "which Oniguruma and lmio's regex engines read differently; lmio cannot "
+            "reproduce it"
+        )
+    return pattern
 
 
 def _all_splits(tok: Tokenizer) -> list[tuple[int, int]]:
@@ -62,7 +101,7 @@ def hf_json(tok: Tokenizer) -> dict[str, Any]:
             "pretokenizers": [
                 {
                     "type": "Split",
-                    "pattern": {"Regex": tok.pattern},
+                    "pattern": {"Regex": to_oniguruma(tok.pattern)},
                     "behavior": "Isolated",
                     "invert": False,
                 },
@@ -146,7 +185,7 @@ def from_hf(path: str | os.PathLike[str]) -> Tokenizer:
             f"{where} has a normalizer ({body['normalizer'].get('type')}); lmio reads byte-level "
             "BPE tokenizers that encode the raw text"
         )
-    pattern = _pattern_of(body.get("pre_tokenizer"), where)
+    pattern = from_oniguruma(_pattern_of(body.get("pre_tokenizer"), where), where)
 
     added = {t["content"]: int(t["id"]) for t in body.get("added_tokens", [])}
     added_ids = set(added.values())
