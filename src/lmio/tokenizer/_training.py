@@ -19,7 +19,8 @@ from typing import TYPE_CHECKING, Any, Literal, cast
 
 from lmio._progress import Progress
 from lmio.errors import DataError, InvalidArgumentError, NotFoundError
-from lmio.text._sources import ReadStats, expand_inputs, iter_documents
+from lmio.text._readers import cut_point
+from lmio.text._sources import ReadStats, expand_inputs, iter_record_batches
 from lmio.tokenizer._byte_level import BYTE_ORDER
 from lmio.tokenizer._patterns import Pattern, resolve_pattern
 
@@ -32,7 +33,7 @@ logger = logging.getLogger(__name__)
 
 Source = str | os.PathLike[str] | Iterable[str] | Iterable[str | os.PathLike[str]]
 
-_BATCH_CHARS = 4 << 20
+_BATCH_CHARS = 1 << 20
 _BATCH_DOCUMENTS = 8192
 _CHUNK_CHARS = 1 << 20
 _PATH_SUFFIXES = (
@@ -276,7 +277,16 @@ def _batches(
     """Lists of texts of about `_BATCH_CHARS` characters, with their size for the progress bar."""
     batch: list[str] = []
     size = 0
-    for document in _documents(source, text_field, on_invalid, stats, storage_options):
+    limit = _CHUNK_CHARS if pattern.native_id is not None else None
+    documents = _documents(
+        source,
+        text_field=text_field,
+        on_invalid=on_invalid,
+        stats=stats,
+        storage_options=storage_options,
+        max_document_chars=limit,
+    )
+    for document in documents:
         for chunk in _cut(document, pattern):
             batch.append(chunk)
             size += len(chunk)
@@ -289,10 +299,12 @@ def _batches(
 
 def _documents(
     source: Source,
+    *,
     text_field: str,
     on_invalid: Literal["replace", "error"],
     stats: ReadStats,
     storage_options: dict[str, Any] | None,
+    max_document_chars: int | None,
 ) -> Iterator[str]:
     paths = _as_paths(source)
     if paths is None:
@@ -307,13 +319,19 @@ def _documents(
             yield text
         return
     for url in expand_inputs(paths, storage_options=storage_options):
-        yield from iter_documents(
+        # Long documents (a whole text file is one) come in bounded parts, cut where the
+        # named patterns cannot match across: memory stays bounded by unique words.
+        stats.files += 1
+        for batch in iter_record_batches(
             url,
             text_field=text_field,
             on_invalid=on_invalid,
             stats=stats,
             storage_options=storage_options,
-        )
+            max_document_chars=max_document_chars,
+        ):
+            for record in batch:
+                yield record.text
 
 
 def _as_paths(source: Source) -> list[str | os.PathLike[str]] | None:
@@ -352,30 +370,20 @@ def _has_magic(text: str) -> bool:
 def _cut(text: str, pattern: Pattern) -> Iterator[str]:
     """Pieces of at most about `_CHUNK_CHARS` whose word counts add up to the whole text's.
 
-    The named patterns never match across a point where a non-space character is followed by
-    a space (no alternative continues from a word, number or symbol into a space, and none
-    looks behind), so cutting there changes nothing. Custom patterns are never cut.
+    Cuts fall where a letter or digit is followed by a space (`cut_point`): no named pattern
+    matches across such a place. Custom patterns are never cut.
     """
     if len(text) <= _CHUNK_CHARS or pattern.native_id is None:
         yield text
         return
     start = 0
     while len(text) - start > _CHUNK_CHARS:
-        cut = _safe_cut(text, start, start + _CHUNK_CHARS)
+        cut = cut_point(text[start : start + _CHUNK_CHARS + 1], _CHUNK_CHARS)
         if cut is None:
             break
-        yield text[start:cut]
-        start = cut
+        yield text[start : start + cut]
+        start += cut
     yield text[start:]
-
-
-def _safe_cut(text: str, start: int, end: int) -> int | None:
-    position = text.rfind(" ", start + 1, end)
-    while position > start:
-        if not text[position - 1].isspace():
-            return position
-        position = text.rfind(" ", start + 1, position)
-    return None
 
 
 def _prefetched(batches: Iterator[tuple[list[str], int]]) -> Iterator[tuple[list[str], int]]:
