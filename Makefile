@@ -43,7 +43,7 @@ $(VENV)/.installed-test: $(VENV)/.installed
 native: $(VENV)/.installed
 	$(PY) setup.py -q build_ext --inplace
 
-bench: $(VENV)/.installed-test
+bench: $(VENV)/.installed-test bench-env
 	$(PIP) install -q -e '.[test,bench]'
 	@for script in benchmarks/[!_]*.py; do echo "== $$script"; $(PY) $$script || exit 1; done
 
