@@ -31,4 +31,20 @@ static inline unsigned lmio_uc_flags(uint32_t cp) {
     return lmio_ucd_stage2[(block << LMIO_UCD_SHIFT) | (cp & ((1u << LMIO_UCD_SHIFT) - 1))];
 }
 
+/* The cleaning pass's NFC quick check (csrc/clean.c), from Python's unicodedata, which
+ * lmio.text.Cleaner normalises with: a code point's canonical combining class when its NFC_QC
+ * is Yes, LMIO_NFC_CHECK when it is No or Maybe or the code point is unassigned (then Python
+ * decides). Text whose code points are all below LMIO_NFC_CHECK, with the non-zero classes in
+ * non-decreasing order, is NFC. */
+#define LMIO_NFC_CHECK 255u
+#define LMIO_NFC_SHIFT 8
+extern const uint16_t lmio_nfc_stage1[0x110000 >> LMIO_NFC_SHIFT];
+extern const uint8_t lmio_nfc_stage2[];
+
+static inline unsigned lmio_nfc_class(uint32_t cp) {
+    if (cp >= 0x110000) return LMIO_NFC_CHECK;
+    uint32_t block = lmio_nfc_stage1[cp >> LMIO_NFC_SHIFT];
+    return lmio_nfc_stage2[(block << LMIO_NFC_SHIFT) | (cp & ((1u << LMIO_NFC_SHIFT) - 1))];
+}
+
 #endif

@@ -32,6 +32,10 @@ static const char *const builtin_seeds[] = {
     "don't DON'T 'll 'VE 're x'S '\xc5\xbft 123456789 \xd9\xa1\xd9\xa2\xd9\xa3",
     "e\xcc\x81 a\xcc\x88 \xe0\xa4\x95\xe0\xa4\xbf \xcc\x81x \xc2\xa0\xe3\x80\x80\x0b\x0c\xc2\x85",
     "HelloWorld XMLHttpRequest \xc3\x80\xc3\x89\xc3\x8e\xc3\xa9" "a \xc7\x85" "emal",
+    /* JSON lines for the prepare pass: escapes, duplicates, nesting, bad lines */
+    "{\"text\": \"line\\none\\t\\\"q\\\" \\u00e9\\ud83d\\ude00\", \"id\": 1}\n"
+    "{\"a\": [1, 2.5e-3, {\"text\": null}], \"text\": \"x\", \"text\": \"y\"}\n\n"
+    "{\"text\": \"\\ud800\"}\n{broken\n  {\"text\": \"  spaced \\r\\n\\n\\n\\n\\nend  \"}  \n",
 };
 
 static double now(void) {
@@ -320,6 +324,99 @@ static void check_training(rng_t *r, const uint8_t *s, size_t n) {
     lmio_wordcount_free(wc);
 }
 
+/* JSON string content for text (valid UTF-8): escapes as json.dumps would, some \u forms. */
+static size_t json_escape(rng_t *r, const uint8_t *s, size_t n, uint8_t *o) {
+    size_t w = 0;
+    for (size_t i = 0; i < n; i++) {
+        uint8_t c = s[i];
+        if (c == '"' || c == '\\') {
+            o[w++] = '\\';
+            o[w++] = c;
+        } else if (c < 0x20 || (c < 0x80 && rng_below(r, 50) == 0)) {
+            w += (size_t)sprintf((char *)o + w, "\\u%04X", c);
+        } else {
+            o[w++] = c;
+        }
+    }
+    return w;
+}
+
+/* The C pass over lines: what it says of a block agrees with its own parts (UTF-8 validity,
+ * digests, counts), its cleaning is idempotent, and a JSON line made from text gives the text
+ * back. The Python tests hold all of it equal to the Python reference. */
+static void check_prepare(rng_t *r, const uint8_t *s, size_t n) {
+    static const unsigned step_sets[] = {0, 1, 2, 4, 5, 7};
+    unsigned steps = step_sets[rng_below(r, 6)];
+    lmio_prep_options opt = {
+        .mode = (int)rng_below(r, 2), .field = (const uint8_t *)"text", .field_len = 4,
+        .steps = steps, .digest = 1,
+        .max_line_bytes = rng_below(r, 4) ? SIZE_MAX : rng_below(r, 200),
+        .max_chars = rng_below(r, 4) ? SIZE_MAX : rng_below(r, 100),
+    };
+    lmio_prep_result res;
+    CHECK(lmio_prepare_lines(s, n, &opt, &res) == 0);
+    size_t valid = lmio_utf8_valid_prefix(s, n);
+    CHECK(res.invalid_utf8 == (valid != n));
+    size_t prev = 0, documents = 0;
+    for (size_t i = 0; i < res.n; i++) {
+        size_t end = (size_t)res.text_end.data[i];
+        CHECK(end >= prev && end <= res.text.len);
+        CHECK(res.line_start.data[i] <= res.line_end.data[i] &&
+              (size_t)res.line_end.data[i] <= n);
+        CHECK(i == 0 || res.line_start.data[i] > res.line_end.data[i - 1]);
+        const uint8_t *t = res.text.data + prev;
+        size_t len = end - prev;
+        CHECK(lmio_utf8_valid_prefix(t, len) == len);
+        if (res.status.data[i] == LMIO_DOC_CLEAN) {
+            documents++;
+            CHECK((size_t)res.chars.data[i] == lmio_utf8_count(t, len));
+            uint8_t d[16];
+            lmio_digest(t, len, d);
+            CHECK(!memcmp(d, res.digests.data + 16 * i, 16));
+            lmio_bytevec again = {0};
+            lmio_clean_info info;
+            CHECK(lmio_clean(t, len, steps, &again, &info) == 0);
+            CHECK(again.len == len && (!len || !memcmp(again.data, t, len)));
+            CHECK(info.control_chars == 0 && !info.whitespace);
+            lmio_bytevec_free(&again);
+        } else if (res.status.data[i] == LMIO_DOC_RAW) {
+            documents++;
+            CHECK(steps & LMIO_CLEAN_NFC);
+        } else {
+            CHECK(len == 0);
+        }
+        prev = end;
+    }
+    CHECK(res.documents == documents);
+    lmio_prep_result_free(&res);
+
+    /* a JSON object around (a valid prefix of) the input: the field comes back as it was */
+    size_t m = valid < 4000 ? valid : 4000;
+    while (m && memchr(s, '\n', m)) m = (size_t)((const uint8_t *)memchr(s, '\n', m) - s);
+    static uint8_t line[6 * 4000 + 64];
+    size_t w = (size_t)sprintf((char *)line, "{\"a\": [1, {\"text\": 0}], \"text\": \"");
+    w += json_escape(r, s, m, line + w);
+    w += (size_t)sprintf((char *)line + w, "\", \"z\": -1.5e+3}");
+    lmio_bytevec out = {0};
+    int rc = lmio_jsonl_field(line, w, (const uint8_t *)"text", 4, &out);
+    CHECK(rc == LMIO_JSONL_FOUND && out.len == m && (!m || !memcmp(out.data, s, m)));
+    lmio_bytevec_free(&out);
+
+    /* the digest, streamed in random pieces */
+    lmio_digest_state st;
+    lmio_digest_init(&st);
+    for (size_t i = 0; i < n;) {
+        size_t k = 1 + rng_below(r, 300);
+        if (k > n - i) k = n - i;
+        lmio_digest_update(&st, s + i, k);
+        i += k;
+    }
+    uint8_t a[16], b[16];
+    lmio_digest_final(&st, a);
+    lmio_digest(s, n, b);
+    CHECK(!memcmp(a, b, 16));
+}
+
 int main(int argc, char **argv) {
     if (argc < 2) {
         fprintf(stderr, "usage: %s SECONDS [SEED_FILE...]\n", argv[0]);
@@ -339,6 +436,7 @@ int main(int argc, char **argv) {
             size_t n = make_input(&r, input);
             check_scanners(input, n);
             check_encoder(&r, input, n);
+            check_prepare(&r, input, n);
             if (k % 4 == 0) check_training(&r, input, n);
         }
     }

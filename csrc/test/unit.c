@@ -330,6 +330,155 @@ static void test_wordcount_and_train(void) {
     CHECK(lmio_wordcount_new(5, NULL, NULL, 0, &wc, err, sizeof(err)) == LMIO_EINVAL);
 }
 
+static void hex16(const uint8_t *d, char *out) {
+    for (int i = 0; i < 16; i++) sprintf(out + 2 * i, "%02x", d[i]);
+}
+
+static void test_digest(void) {
+    /* XXH3-128 test values (Python's xxhash.xxh3_128_hexdigest) */
+    static const struct {
+        size_t n;
+        int kind; /* 0: "hello world"-like literal, 1: i % 256, 2: i*7 % 256, 3: i*13 % 251 */
+        const char *hex;
+    } cases[] = {
+        {0, 0, "99aa06d3014798d86001c324468d497f"},   {1, 0, "a96faf705af16834e6c632b61e964e1f"},
+        {11, 0, "df8d09e93f874900a99b8775cc15b6c7"},  {100, 1, "da95ef16fd9566f329b20ba5f03ec01e"},
+        {300, 2, "366a6c90343f6288e2558afb5598da2a"}, {2000, 3, "26e3e9c65de08c652f541899e46e6bc9"},
+    };
+    uint8_t data[2000], out[16], again[16];
+    char hex[33];
+    for (size_t k = 0; k < sizeof(cases) / sizeof(*cases); k++) {
+        size_t n = cases[k].n;
+        for (size_t i = 0; i < n; i++) {
+            int kind = cases[k].kind;
+            data[i] = kind == 0   ? (uint8_t)(n == 1 ? 'a' : "hello world"[i])
+                      : kind == 1 ? (uint8_t)i
+                      : kind == 2 ? (uint8_t)(i * 7 % 256)
+                                  : (uint8_t)(i * 13 % 251);
+        }
+        lmio_digest(data, n, out);
+        hex16(out, hex);
+        if (strcmp(hex, cases[k].hex)) {
+            fprintf(stderr, "digest of %zu bytes: %s, expected %s\n", n, hex, cases[k].hex);
+            abort();
+        }
+        for (size_t step = 1; step < 300; step += 37) { /* streaming, in pieces of any size */
+            lmio_digest_state st;
+            lmio_digest_init(&st);
+            for (size_t i = 0; i < n; i += step)
+                lmio_digest_update(&st, data + i, n - i < step ? n - i : step);
+            lmio_digest_final(&st, again);
+            CHECK(!memcmp(out, again, 16));
+        }
+    }
+}
+
+static int clean_is(const char *in, unsigned steps, const char *expected, size_t control,
+                    int whitespace) {
+    lmio_bytevec out = {0};
+    lmio_clean_info info;
+    int rc = lmio_clean((const uint8_t *)in, strlen(in), steps, &out, &info);
+    int ok = rc == LMIO_OK && out.len == strlen(expected) &&
+             !memcmp(out.data ? (const char *)out.data : "", expected, out.len) &&
+             info.control_chars == control && info.whitespace == whitespace &&
+             info.chars == lmio_utf8_count(out.data, out.len);
+    lmio_bytevec_free(&out);
+    return ok;
+}
+
+static int field_is(const char *line, const char *expected) {
+    lmio_bytevec out = {0};
+    int rc = lmio_jsonl_field((const uint8_t *)line, strlen(line), (const uint8_t *)"text", 4, &out);
+    int ok = expected ? rc == LMIO_JSONL_FOUND && out.len == strlen(expected) &&
+                            !memcmp(out.data ? (const char *)out.data : "", expected, out.len)
+                      : rc == LMIO_JSONL_PYTHON;
+    lmio_bytevec_free(&out);
+    return ok;
+}
+
+static void test_prepare_pass(void) {
+    const unsigned all = LMIO_CLEAN_CONTROL | LMIO_CLEAN_NFC | LMIO_CLEAN_WHITESPACE;
+    /* cleaning, as lmio.text.clean: the docstring's example goes to Python for NFC */
+    lmio_bytevec out = {0};
+    lmio_clean_info info;
+    const char *cafe = "  Cafe\xcc\x81\x07 menu\r\n\n\n\n\nend  ";
+    CHECK(lmio_clean((const uint8_t *)cafe, strlen(cafe), all, &out, &info) == LMIO_CLEAN_PYTHON);
+    CHECK(out.len == 0);
+    lmio_bytevec_free(&out);
+    CHECK(clean_is("  Caf\xc3\xa9\x07 menu\r\n\n\n\n\nend  ", all, "Caf\xc3\xa9 menu\n\n\nend", 1, 1));
+    CHECK(clean_is("a  \nb\t\r\nc\rd", all, "a\nb\nc\nd", 0, 1));
+    CHECK(clean_is("a\n \n \n \n\nb", all, "a\n\n\nb", 0, 1));
+    CHECK(clean_is("import os\n\n\ndef f(x):\n    return 1", all,
+                   "import os\n\n\ndef f(x):\n    return 1", 0, 0));
+    CHECK(clean_is("\xe3\x80\x80x\xc2\x85\r\x07\n", all, "x", 2, 1)); /* U+3000, NEL, BEL */
+    CHECK(clean_is(" x\x0c ", LMIO_CLEAN_WHITESPACE, "x", 0, 1));
+    CHECK(clean_is(" x\x0c ", LMIO_CLEAN_CONTROL, " x ", 1, 0));
+    CHECK(clean_is(" x\x0c ", 0, " x\x0c ", 0, 0));
+    CHECK(clean_is("", all, "", 0, 0));
+    CHECK(clean_is(" \t\n", all, "", 0, 1));
+
+    /* JSON fields, as json.loads(line)["text"] */
+    CHECK(field_is("{\"text\": \"a\\nb\\u00e9\\ud83d\\ude00\"}", "a\nb\xc3\xa9\xf0\x9f\x98\x80"));
+    CHECK(field_is("{\"text\": \"a\", \"text\": \"b\"}", "b"));
+    CHECK(field_is("{\"te\\u0078t\": \"k\", \"x\": [1, {\"text\": 2}, -0.5e3, null]}", "k"));
+    CHECK(field_is("{\"text\": \"a\"}\xe3\x80\x80", "a"));
+    CHECK(field_is(" {\"text\": \"a\"} \r", "a"));
+    CHECK(field_is(" {\"text\": \"a\"}\x1c", NULL));
+    CHECK(field_is("{\"text\": \"\\ud83d\"}", NULL));
+    CHECK(field_is("{\"text\": 1}", NULL));
+    CHECK(field_is("{\"text\": \"a\", }", NULL));
+    CHECK(field_is("{\"x\": NaN, \"text\": \"a\"}", NULL));
+    CHECK(field_is("[\"text\"]", NULL));
+    CHECK(field_is("", NULL));
+
+    /* a block: entries, statuses, keys and counts */
+    const char *block = "{\"text\": \" one \"}\n\n  \n{\"text\": \"e\\u0301\"}\nnot json\n"
+                        "{\"text\": \"toolongtext\"}\n{\"text\": \"\\u0007two\"}";
+    lmio_prep_options opt = {.mode = LMIO_PREP_JSONL, .field = (const uint8_t *)"text",
+                             .field_len = 4, .steps = all, .digest = 1,
+                             .max_line_bytes = SIZE_MAX, .max_chars = 8};
+    lmio_prep_result res;
+    CHECK(lmio_prepare_lines((const uint8_t *)block, strlen(block), &opt, &res) == 0);
+    CHECK(!res.invalid_utf8 && res.n == 5);
+    const uint8_t expect[] = {LMIO_DOC_CLEAN, LMIO_DOC_RAW, LMIO_DOC_LINE, LMIO_DOC_LINE,
+                              LMIO_DOC_CLEAN};
+    CHECK(!memcmp(res.status.data, expect, 5));
+    CHECK(res.line_start.data[0] == 0 && res.line_start.data[2] == 42);
+    CHECK(res.documents == 3 && res.cleaned == 2 && res.control_chars == 1 && res.whitespace == 1);
+    CHECK(res.text.len == 3 + 3 + 3); /* the RAW one as read: e + U+0301 */
+    CHECK(!memcmp(res.text.data, "onee\xcc\x81two", 9));
+    CHECK(res.chars.data[0] == 3 && res.chars.data[4] == 3);
+    uint8_t d[16];
+    lmio_digest("one", 3, d);
+    CHECK(!memcmp(res.digests.data, d, 16));
+    lmio_prep_result_free(&res);
+    opt.max_line_bytes = 10; /* every non-blank line is now too long: Python's */
+    CHECK(lmio_prepare_lines((const uint8_t *)block, strlen(block), &opt, &res) == 0);
+    CHECK(res.n == 5 && res.documents == 0);
+    for (size_t i = 0; i < res.n; i++) CHECK(res.status.data[i] == LMIO_DOC_LINE);
+    lmio_prep_result_free(&res);
+    CHECK(lmio_prepare_lines((const uint8_t *)"{}\n\xff", 4, &opt, &res) == 0);
+    CHECK(res.invalid_utf8 && res.n == 0);
+    lmio_prep_result_free(&res);
+    opt.mode = LMIO_PREP_TEXT_LINES;
+    opt.max_line_bytes = SIZE_MAX;
+    CHECK(lmio_prepare_lines((const uint8_t *)" a \r\n\xe3\x80\x80\nb", 10, &opt, &res) == 0);
+    CHECK(res.n == 2 && res.text.len == 2 && !memcmp(res.text.data, "ab", 2));
+    CHECK(res.line_start.data[1] == 9);
+    lmio_prep_result_free(&res);
+
+    /* UTF-8 validity: Python's (shortest forms, no surrogates, nothing past U+10FFFF) */
+    const char *bad[] = {"\x80", "\xc0\xaf", "\xed\xa0\x80", "\xf4\x90\x80\x80", "\xe4\xb8", "\xff",
+                         "\xe0\x9f\xbf", "\xf0\x8f\xbf\xbf"};
+    for (size_t k = 0; k < sizeof(bad) / sizeof(*bad); k++)
+        CHECK(lmio_utf8_valid_prefix((const uint8_t *)bad[k], strlen(bad[k])) == 0);
+    const char *good = "a\xc2\x80\xe0\xa0\x80\xed\x9f\xbf\xf0\x90\x80\x80\xf4\x8f\xbf\xbfz";
+    CHECK(lmio_utf8_valid_prefix((const uint8_t *)good, strlen(good)) == strlen(good));
+    CHECK(lmio_py_isspace(0x3000) && lmio_py_isspace(0x1C) && !lmio_py_isspace(0x200B));
+    CHECK(lmio_nfc_class('a') == 0 && lmio_nfc_class(0x0301) == LMIO_NFC_CHECK);
+    CHECK(lmio_nfc_class(0x094D) == 9 && lmio_nfc_class(0x0378) == LMIO_NFC_CHECK);
+}
+
 int main(void) {
     test_utf8();
     test_scanners();
@@ -338,6 +487,8 @@ int main(void) {
     test_encoder();
     test_batch();
     test_wordcount_and_train();
+    test_digest();
+    test_prepare_pass();
     printf("lmio C core: all unit checks passed (ABI %d)\n", lmio_core_abi_version());
     return 0;
 }

@@ -295,3 +295,68 @@ def test_constructor_errors() -> None:
         enc.encode_ordinary("\udcff")
     with pytest.raises(TypeError):
         enc.encode_ordinary(b"bytes")  # type: ignore[arg-type]
+
+
+@HYPO
+@given(st.lists(ANY_TEXT, max_size=12), st.integers(1, 3))
+def test_encode_utf8_batch_equals_encode_batch(texts: list[str], threads: int) -> None:
+    """Documents given as one UTF-8 buffer and int64 offsets: the same tokens as encode_batch
+    (special-token text is ordinary text there)."""
+    p = pair("gpt4", 1000)
+    data = [text.encode("utf-8", "replace") for text in texts]
+    offsets = np.cumsum([0, *map(len, data)], dtype=np.int64)
+    tokens, bounds = p.ours.encode_utf8_batch(b"".join(data), offsets, threads)
+    expected = p.ours.encode_batch([d.decode() for d in data], (), threads)
+    assert (bytes(tokens), bytes(bounds)) == (bytes(expected[0]), bytes(expected[1]))
+
+
+def test_encode_utf8_batch_takes_offsets_that_skip_bytes() -> None:
+    p = pair("gpt4", 1000)
+    tokens, bounds = p.ours.encode_utf8_batch(
+        b"xxhello world!yy", np.array([2, 7, 7, 14], dtype=np.int64), 1
+    )
+    assert np.frombuffer(bounds, dtype=np.int64).tolist()[0] == 0
+    flat = np.frombuffer(tokens, dtype=np.uint32)
+    cuts = np.frombuffer(bounds, dtype=np.int64)
+    assert p.ours.decode_bytes(flat[cuts[0] : cuts[1]]) == b"hello"
+    assert cuts[1] == cuts[2]
+    assert p.ours.decode_bytes(flat[cuts[2] : cuts[3]]) == b" world!"
+
+
+@pytest.mark.parametrize(
+    ("offsets", "error"),
+    [
+        (np.array([0, 5, 3], dtype=np.int64), ValueError),  # decreasing
+        (np.array([0, 99], dtype=np.int64), ValueError),  # past the end
+        (np.array([-1, 2], dtype=np.int64), ValueError),
+        (np.array([], dtype=np.int64), TypeError),
+        (np.array([0, 2], dtype=np.int32), TypeError),
+    ],
+)
+def test_encode_utf8_batch_refuses_bad_offsets(offsets: np.ndarray, error: type) -> None:
+    with pytest.raises(error):
+        pair("gpt4", 1000).ours.encode_utf8_batch(b"hello", offsets, 1)
+
+
+@HYPO
+@given(st.binary(max_size=3000), st.lists(st.integers(0, 3000), max_size=6))
+def test_the_dedup_digest_is_xxh3_128_however_the_bytes_are_cut(
+    data: bytes, cuts: list[int]
+) -> None:
+    xxhash = pytest.importorskip("xxhash")
+    expected = xxhash.xxh3_128_digest(data)
+    assert _native.digest(data) == expected
+    digest = _native.Digest()
+    start = 0
+    for cut in sorted(cut % (len(data) + 1) for cut in cuts):
+        digest.update(data[start:cut])
+        start = cut
+    digest.update(data[start:])
+    assert digest.digest() == expected
+
+
+def test_the_dedup_digest_of_long_inputs() -> None:
+    xxhash = pytest.importorskip("xxhash")
+    data = np.random.default_rng(0).integers(0, 256, 300_000, dtype=np.uint8).tobytes()
+    for size in (0, 1, 16, 17, 128, 129, 240, 241, 1024, 1025, 1088, 16384, 16385, 300_000):
+        assert _native.digest(data[:size]) == xxhash.xxh3_128_digest(data[:size]), size

@@ -388,6 +388,89 @@ static PyObject *Encoder_encode_batch(EncoderObject *self, PyObject *args, PyObj
     return res;
 }
 
+/* A C-contiguous buffer of native int64 (numpy int64, array('q'), memoryview.cast('q')). */
+static int is_i64_buffer(const Py_buffer *view) {
+    if (view->itemsize != 8 || view->ndim > 1 || !view->format) return 0;
+    const char *f = view->format;
+    if (*f == '@' || *f == '=') f++;
+    return (f[0] == 'q' || (f[0] == 'l' && sizeof(long) == 8)) && f[1] == 0;
+}
+
+/* (tokens, offsets) as bytearrays, like encode_batch's, for a batch already in one list. */
+static PyObject *batch_result(lmio_batch *batch, size_t n) {
+    size_t total = lmio_batch_total(batch);
+    PyObject *tokens = PyByteArray_FromStringAndSize(NULL, (Py_ssize_t)(total * 4));
+    PyObject *offsets =
+        tokens ? PyByteArray_FromStringAndSize(NULL, (Py_ssize_t)((n + 1) * sizeof(int64_t)))
+               : NULL;
+    PyObject *res = NULL;
+    if (tokens && offsets) {
+        lmio_batch_copy(batch, (uint32_t *)PyByteArray_AS_STRING(tokens),
+                        (int64_t *)PyByteArray_AS_STRING(offsets));
+        res = PyTuple_Pack(2, tokens, offsets);
+    }
+    Py_XDECREF(tokens);
+    Py_XDECREF(offsets);
+    return res;
+}
+
+static PyObject *Encoder_encode_utf8_batch(EncoderObject *self, PyObject *args, PyObject *kwds) {
+    static char *kwlist[] = {"buffer", "offsets", "num_threads", NULL};
+    PyObject *text_obj, *offs_obj;
+    int nthreads;
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "OOi:encode_utf8_batch", kwlist, &text_obj,
+                                     &offs_obj, &nthreads))
+        return NULL;
+    if (encoder_ready(self, 1)) return NULL;
+    Py_buffer text, offs;
+    if (PyObject_GetBuffer(text_obj, &text, PyBUF_C_CONTIGUOUS) < 0) return NULL;
+    if (PyObject_GetBuffer(offs_obj, &offs, PyBUF_FORMAT | PyBUF_C_CONTIGUOUS) < 0) {
+        PyBuffer_Release(&text);
+        return NULL;
+    }
+    PyObject *res = NULL;
+    const uint8_t **ptrs = NULL;
+    size_t *lens = NULL;
+    lmio_batch *batch = NULL;
+    if (!is_i64_buffer(&offs) || offs.len < 8) {
+        PyErr_SetString(PyExc_TypeError, "offsets must be a buffer of at least one int64");
+        goto done;
+    }
+    const int64_t *o = offs.buf;
+    size_t n = (size_t)offs.len / 8 - 1;
+    for (size_t i = 0; i <= n; i++) {
+        if (o[i] < 0 || o[i] > (int64_t)text.len || (i && o[i] < o[i - 1])) {
+            PyErr_Format(PyExc_ValueError,
+                         "offsets must be non-decreasing and within the buffer (0 .. %zd); "
+                         "offsets[%zu] is %lld",
+                         text.len, i, (long long)o[i]);
+            goto done;
+        }
+    }
+    ptrs = PyMem_Malloc((n ? n : 1) * sizeof(*ptrs));
+    lens = PyMem_Malloc((n ? n : 1) * sizeof(*lens));
+    if (!ptrs || !lens) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    for (size_t i = 0; i < n; i++) {
+        ptrs[i] = (const uint8_t *)text.buf + o[i];
+        lens[i] = (size_t)(o[i + 1] - o[i]);
+    }
+    int rc;
+    Py_BEGIN_ALLOW_THREADS
+    rc = lmio_encode_batch(self->enc, ptrs, lens, n, NULL, nthreads, &batch);
+    Py_END_ALLOW_THREADS
+    res = rc ? raise_status(rc, NULL) : batch_result(batch, n);
+done:
+    lmio_batch_free(batch);
+    PyMem_Free(ptrs);
+    PyMem_Free(lens);
+    PyBuffer_Release(&text);
+    PyBuffer_Release(&offs);
+    return res;
+}
+
 static PyObject *Encoder_encode_pieces(EncoderObject *self, PyObject *pieces) {
     if (encoder_ready(self, 0)) return NULL;
     byte_list bl;
@@ -503,6 +586,11 @@ static PyMethodDef Encoder_methods[] = {
      METH_VARARGS | METH_KEYWORDS,
      "encode_batch(texts, allowed_special, num_threads) -> (tokens, offsets): native uint32 "
      "tokens and int64 offsets (len(texts) + 1) as bytearrays, encoded on native threads."},
+    {"encode_utf8_batch", (PyCFunction)(void (*)(void))Encoder_encode_utf8_batch,
+     METH_VARARGS | METH_KEYWORDS,
+     "encode_utf8_batch(buffer, offsets, num_threads) -> (tokens, offsets): like encode_batch, "
+     "for documents given as UTF-8 bytes buffer[offsets[i]:offsets[i + 1]] (int64 offsets); "
+     "no special tokens are recognised."},
     {"encode_pieces", (PyCFunction)Encoder_encode_pieces, METH_O,
      "encode_pieces(pieces) -> list[int]: BPE of pieces already split (custom patterns)."},
     {"decode_bytes", (PyCFunction)Encoder_decode_bytes, METH_O,
@@ -763,6 +851,126 @@ static PyObject *train_bpe(PyObject *module, PyObject *args, PyObject *kwds) {
     return list;
 }
 
+/* ------------------------------------------------------------------ prepare_lines */
+
+static PyObject *i64_bytes(const lmio_i64vec *v) {
+    return PyBytes_FromStringAndSize(v->data ? (const char *)v->data : "",
+                                     (Py_ssize_t)(v->len * sizeof(int64_t)));
+}
+
+static PyObject *vec_bytes(const lmio_bytevec *v) {
+    return PyBytes_FromStringAndSize(v->data ? (const char *)v->data : "", (Py_ssize_t)v->len);
+}
+
+static size_t as_limit(long long v) { return v < 0 ? SIZE_MAX : (size_t)v; }
+
+static PyObject *prepare_lines(PyObject *module, PyObject *args) {
+    (void)module;
+    Py_buffer block, field;
+    int mode, digest;
+    unsigned int steps;
+    long long max_line_bytes, max_chars;
+    if (!PyArg_ParseTuple(args, "y*iy*IpLL:prepare_lines", &block, &mode, &field, &steps, &digest,
+                          &max_line_bytes, &max_chars))
+        return NULL;
+    PyObject *res = NULL;
+    if (mode != LMIO_PREP_JSONL && mode != LMIO_PREP_TEXT_LINES) {
+        PyErr_Format(PyExc_ValueError, "mode must be 0 (JSON lines) or 1 (text lines), got %d",
+                     mode);
+    } else if (steps & ~(unsigned)(LMIO_CLEAN_CONTROL | LMIO_CLEAN_NFC | LMIO_CLEAN_WHITESPACE)) {
+        PyErr_Format(PyExc_ValueError, "unknown cleaning steps %#x", steps);
+    } else {
+        lmio_prep_options opt = {
+            .mode = mode, .field = field.buf, .field_len = (size_t)field.len, .steps = steps,
+            .digest = digest, .max_line_bytes = as_limit(max_line_bytes),
+            .max_chars = as_limit(max_chars),
+        };
+        lmio_prep_result r;
+        int rc;
+        Py_BEGIN_ALLOW_THREADS
+        rc = lmio_prepare_lines(block.buf, (size_t)block.len, &opt, &r);
+        Py_END_ALLOW_THREADS
+        if (rc) {
+            raise_status(rc, NULL);
+        } else if (r.invalid_utf8) {
+            res = Py_NewRef(Py_None);
+        } else {
+            res = Py_BuildValue("(nNNNNNNN(nnnn))", (Py_ssize_t)r.n, vec_bytes(&r.status),
+                                i64_bytes(&r.line_start), i64_bytes(&r.line_end),
+                                i64_bytes(&r.text_end), i64_bytes(&r.chars),
+                                vec_bytes(&r.digests), vec_bytes(&r.text),
+                                (Py_ssize_t)r.documents, (Py_ssize_t)r.cleaned,
+                                (Py_ssize_t)r.control_chars, (Py_ssize_t)r.whitespace);
+        }
+        lmio_prep_result_free(&r);
+    }
+    PyBuffer_Release(&block);
+    PyBuffer_Release(&field);
+    return res;
+}
+
+/* ------------------------------------------------------------------ Digest */
+
+typedef struct {
+    PyObject_HEAD
+    lmio_digest_state state;
+} DigestObject;
+
+static int Digest_init(DigestObject *self, PyObject *args, PyObject *kwds) {
+    static char *kwlist[] = {NULL};
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, ":Digest", kwlist)) return -1;
+    lmio_digest_init(&self->state);
+    return 0;
+}
+
+static PyObject *Digest_update(DigestObject *self, PyObject *data) {
+    Py_buffer view;
+    if (PyObject_GetBuffer(data, &view, PyBUF_C_CONTIGUOUS) < 0) return NULL;
+    lmio_digest_update(&self->state, view.buf, (size_t)view.len);
+    PyBuffer_Release(&view);
+    Py_RETURN_NONE;
+}
+
+static PyObject *Digest_digest(DigestObject *self, PyObject *unused) {
+    (void)unused;
+    uint8_t out[LMIO_DIGEST_SIZE];
+    lmio_digest_final(&self->state, out);
+    return PyBytes_FromStringAndSize((const char *)out, LMIO_DIGEST_SIZE);
+}
+
+static PyMethodDef Digest_methods[] = {
+    {"update", (PyCFunction)Digest_update, METH_O, "update(data): more bytes."},
+    {"digest", (PyCFunction)Digest_digest, METH_NOARGS,
+     "digest() -> bytes: the 16-byte digest of the bytes so far."},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyTypeObject DigestType = {
+    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "lmio.tokenizer._native.Digest",
+    .tp_basicsize = sizeof(DigestObject),
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_doc = "Digest(): lmio prepare's dedup digest (XXH3-128, csrc/digest.h), streaming.",
+    .tp_methods = Digest_methods,
+    .tp_init = (initproc)Digest_init,
+    .tp_new = PyType_GenericNew,
+};
+
+static PyObject *digest(PyObject *module, PyObject *data) {
+    (void)module;
+    Py_buffer view;
+    if (PyObject_GetBuffer(data, &view, PyBUF_C_CONTIGUOUS) < 0) return NULL;
+    uint8_t out[LMIO_DIGEST_SIZE];
+    if (view.len > RELEASE_GIL_BYTES) {
+        Py_BEGIN_ALLOW_THREADS
+        lmio_digest(view.buf, (size_t)view.len, out);
+        Py_END_ALLOW_THREADS
+    } else {
+        lmio_digest(view.buf, (size_t)view.len, out);
+    }
+    PyBuffer_Release(&view);
+    return PyBytes_FromStringAndSize((const char *)out, LMIO_DIGEST_SIZE);
+}
+
 /* ------------------------------------------------------------------ module */
 
 static PyObject *abi_version(PyObject *self, PyObject *unused) {
@@ -782,6 +990,12 @@ static PyMethodDef native_methods[] = {
     {"abi_version", abi_version, METH_NOARGS, "ABI version of the C core."},
     {"_unicode_flags", unicode_flags, METH_O,
      "_unicode_flags(code_point) -> int: the scanners' class flags (csrc/unicode.h), for tests."},
+    {"digest", digest, METH_O,
+     "digest(data) -> bytes: lmio prepare's dedup digest of the bytes (XXH3-128, 16 bytes)."},
+    {"prepare_lines", prepare_lines, METH_VARARGS,
+     "prepare_lines(block, mode, field, steps, digest, max_line_bytes, max_chars) -> tuple | "
+     "None: lmio prepare's C pass over whole lines (csrc/prepare.h); None when the block is not "
+     "valid UTF-8."},
     {"train_bpe", (PyCFunction)(void (*)(void))train_bpe, METH_VARARGS | METH_KEYWORDS,
      "train_bpe(counter, *, byte_order, target_tokens, min_frequency, progress=None) -> "
      "list[tuple[int, int, int]]: HF BpeTrainer's merges (left, right, new id), in order."},
@@ -794,7 +1008,9 @@ static struct PyModuleDef native_module = {
 };
 
 PyMODINIT_FUNC PyInit__native(void) {
-    if (PyType_Ready(&EncoderType) < 0 || PyType_Ready(&WordCounterType) < 0) return NULL;
+    if (PyType_Ready(&EncoderType) < 0 || PyType_Ready(&WordCounterType) < 0 ||
+        PyType_Ready(&DigestType) < 0)
+        return NULL;
     PyObject *m = PyModule_Create(&native_module);
     if (!m) return NULL;
     if (PyModule_AddIntConstant(m, "PATTERN_GPT2", LMIO_PATTERN_GPT2) ||
@@ -813,6 +1029,12 @@ PyMODINIT_FUNC PyInit__native(void) {
     Py_INCREF(&WordCounterType);
     if (PyModule_AddObject(m, "WordCounter", (PyObject *)&WordCounterType) < 0) {
         Py_DECREF(&WordCounterType);
+        Py_DECREF(m);
+        return NULL;
+    }
+    Py_INCREF(&DigestType);
+    if (PyModule_AddObject(m, "Digest", (PyObject *)&DigestType) < 0) {
+        Py_DECREF(&DigestType);
         Py_DECREF(m);
         return NULL;
     }

@@ -36,6 +36,12 @@ class Encoder:
     ) -> tuple[bytearray, bytearray]:
         """(native-endian uint32 tokens, int64 offsets of len(texts) + 1), encoded on native
         threads without the GIL; num_threads <= 1 runs on the calling thread."""
+    def encode_utf8_batch(
+        self, buffer: Buffer, offsets: Buffer, num_threads: int
+    ) -> tuple[bytearray, bytearray]:
+        """encode_batch of the documents buffer[offsets[i]:offsets[i + 1]] (UTF-8; offsets a
+        buffer of native int64, non-decreasing, within the buffer): no str objects are made.
+        No special tokens are recognised: their text is ordinary text."""
     def encode_pieces(self, pieces: Sequence[bytes]) -> list[int]:
         """BPE of pieces already split (any bytes): the whole piece if it is a token."""
     def decode_bytes(self, ids: Sequence[int] | Buffer) -> bytes:
@@ -58,6 +64,32 @@ class WordCounter:
     def add_pieces(self, pieces: Sequence[bytes]) -> None: ...
     def __len__(self) -> int: ...
     def items(self) -> list[tuple[bytes, int]]: ...
+
+class Digest:
+    """lmio prepare's dedup digest (XXH3-128 of the bytes, canonical 16 bytes), streaming."""
+
+    def __init__(self) -> None: ...
+    def update(self, data: Buffer, /) -> None: ...
+    def digest(self) -> bytes: ...
+
+def digest(data: Buffer, /) -> bytes:
+    """The dedup digest of the bytes: Digest().update(data), then digest()."""
+
+def prepare_lines(
+    block: Buffer,
+    mode: int,
+    field: Buffer,
+    steps: int,
+    digest: bool,
+    max_line_bytes: int,
+    max_chars: int,
+    /,
+) -> tuple[int, bytes, bytes, bytes, bytes, bytes, bytes, bytes, tuple[int, int, int, int]] | None:
+    """lmio prepare's C pass over whole lines (csrc/prepare.h), without the GIL. mode 0: JSON
+    lines (the string field `field`, UTF-8), 1: text lines; steps: cleaning bits (1 control,
+    2 NFC, 4 whitespace); limits -1 for none. Returns None when the block is not valid UTF-8,
+    else (entries, status, line starts, line ends, text ends, chars, digests, text, (documents,
+    cleaned, control chars, whitespace)), the arrays as bytes of uint8 / native int64."""
 
 def train_bpe(
     counter: WordCounter,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import itertools
 import os
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from functools import cached_property, lru_cache
@@ -265,6 +266,42 @@ class Tokenizer:
         except UnicodeEncodeError:
             texts = [_without_surrogates(text) for text in texts]
             flat_buffer, offset_buffer = self._engine.encode_batch(texts, allowed, threads)
+        return (
+            np.frombuffer(flat_buffer, dtype=np.uint32),
+            np.frombuffer(offset_buffer, dtype=np.int64),
+        )
+
+    def encode_utf8_batch_to_numpy(
+        self,
+        buffer: bytes | bytearray | memoryview,
+        offsets: Any,
+        *,
+        num_threads: int | None = None,
+    ) -> tuple[npt.NDArray[np.uint32], npt.NDArray[np.int64]]:
+        """`encode_batch_to_numpy(texts, disallowed_special=())` of the texts whose UTF-8 is
+        `buffer[offsets[i]:offsets[i + 1]]` (`offsets`: int64, len(texts) + 1, non-decreasing),
+        without making str objects: special-token text is ordinary text. The buffer must be
+        valid UTF-8."""
+        import numpy as np
+
+        threads = default_num_threads() if num_threads is None else num_threads
+        if threads < 1:
+            raise InvalidArgumentError(f"num_threads must be at least 1, got {threads}")
+        bounds = np.ascontiguousarray(offsets, dtype=np.int64)
+        if self._engine_name != "native" or self._pattern.native_id is None:
+            data = bytes(buffer)
+            edges = bounds.tolist()
+            texts = [data[a:b].decode("utf-8") for a, b in itertools.pairwise(edges)]
+            return self.encode_batch_to_numpy(texts, num_threads=threads, disallowed_special=())
+        from lmio.tokenizer import _native
+
+        encoder = self._engine
+        if not isinstance(encoder, _native.Encoder):  # pragma: no cover - native engines are
+            raise InvalidArgumentError("this tokenizer has no native encoder")
+        try:
+            flat_buffer, offset_buffer = encoder.encode_utf8_batch(buffer, bounds.data, threads)
+        except ValueError as exc:
+            raise InvalidArgumentError(f"cannot encode: {exc}") from None
         return (
             np.frombuffer(flat_buffer, dtype=np.uint32),
             np.frombuffer(offset_buffer, dtype=np.int64),
