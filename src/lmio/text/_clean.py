@@ -11,7 +11,7 @@ The steps, in order:
    four or more line breaks become three (two blank lines, as PEP 8 puts between top-level
    definitions, stay), and the document is stripped.
 
-Then `min_chars` / `max_chars` filters and exact deduplication (a 128-bit BLAKE2b of the
+Then `min_chars` / `max_chars` filters and exact deduplication (a 128-bit digest of the
 cleaned text; the first occurrence wins) apply to whole documents; `lmio.prepare` runs them.
 
 Every step works on runs of characters that never cross a letter or digit followed by a

@@ -16,6 +16,7 @@ from typing import Any
 from lmio.errors import DataError
 from lmio.text._decoding import Utf8Decoder, decode_line
 from lmio.text._lines import FRAGMENT, LINES
+from lmio.text._native_lines import LineDocuments, NativeOptions, read_lines
 from lmio.text._records import OnInvalid, ReadStats, Record
 
 __all__ = ["Reader", "cut_point"]
@@ -131,6 +132,29 @@ def _lines(
     return offsets, raw, text
 
 
+class _LongLine:
+    """A line of text longer than the run limit, arriving in fragments: decoded and cut into
+    parts as it comes."""
+
+    def __init__(self, reader: Reader) -> None:
+        self._reader = reader
+        self._current: tuple[_Parts, Utf8Decoder] | None = None
+
+    def add(self, offset: int, data: bytes, kind: int) -> list[Record]:
+        reader = self._reader
+        if self._current is None:
+            self._current = (
+                _Parts(offset, reader.max_chars, reader.stats),
+                Utf8Decoder(reader.url, reader.on_invalid, reader.stats, base=offset),
+            )
+        parts, decoder = self._current
+        records = parts.add(decoder.decode(data, final=kind != FRAGMENT))
+        if kind != FRAGMENT:
+            records.append(parts.finish())
+            self._current = None
+        return records
+
+
 class Reader:
     """The readers behind `iter_record_batches`, sharing its options."""
 
@@ -164,27 +188,35 @@ class Reader:
             records.append(parts.finish())
 
     def json_lines(self, runs: Runs) -> Iterator[list[Record]]:
-        stats = self.stats
-        limit = self.max_record_bytes
         skipped = None  # offset of the too long line being skipped
         for offset, data, kind in runs:
-            stats.bytes += len(data) + (kind != FRAGMENT)
+            self.stats.bytes += len(data) + (kind != FRAGMENT)
             if kind != LINES:
-                if offset != skipped:
-                    self._oversized(offset)
-                    skipped = offset
+                skipped = self._json_fragment(offset, skipped)
                 continue
-            records: list[Record] = []
-            lines = _lines(offset, data, self.url, self.on_invalid, stats)
-            for key, raw, line in zip(*lines, strict=True):
-                if limit is not None and len(raw) > limit:
-                    self._oversized(key)
-                elif line and not line.isspace():
-                    text = self._json_text(key, line)
-                    if text is not None:
-                        self._add(records, key, text)
-            if records:
+            if records := self._json_run(offset, data):
                 yield records
+
+    def _json_fragment(self, offset: int, skipped: int | None) -> int:
+        """A piece of a line longer than the record limit: counted once, skipped."""
+        if offset != skipped:
+            self._oversized(offset)
+        return offset
+
+    def _json_run(self, offset: int, data: bytes) -> list[Record]:
+        records: list[Record] = []
+        lines = _lines(offset, data, self.url, self.on_invalid, self.stats)
+        for key, raw, line in zip(*lines, strict=True):
+            self._json_line(records, key, raw, line)
+        return records
+
+    def _json_line(self, records: list[Record], key: int, raw: bytes, line: str) -> None:
+        if self.max_record_bytes is not None and len(raw) > self.max_record_bytes:
+            self._oversized(key)
+        elif line and not line.isspace():
+            text = self._json_text(key, line)
+            if text is not None:
+                self._add(records, key, text)
 
     def _oversized(self, offset: int) -> None:
         message = (
@@ -234,25 +266,62 @@ class Reader:
 
     def text_lines(self, runs: Runs) -> Iterator[list[Record]]:
         """One document per non-blank line."""
-        long_line: tuple[_Parts, Utf8Decoder] | None = None
+        long_line = _LongLine(self)
+        for offset, data, kind in runs:
+            self.stats.bytes += len(data) + (kind != FRAGMENT)
+            records = (
+                self._text_run(offset, data) if kind == LINES else long_line.add(offset, data, kind)
+            )
+            if records:
+                yield records
+
+    def _text_run(self, offset: int, data: bytes) -> list[Record]:
+        records: list[Record] = []
+        lines = _lines(offset, data, self.url, self.on_invalid, self.stats)
+        for key, _, line in zip(*lines, strict=True):
+            if line and not line.isspace():
+                self._add(records, key, line)
+        return records
+
+    def native_lines(
+        self, runs: Runs, options: NativeOptions
+    ) -> Iterator[list[Record] | LineDocuments]:
+        """`json_lines` or `text_lines` (`options.json`), with each run of whole lines read by
+        the C pass: its documents come as `LineDocuments`, and the lines it leaves to Python
+        as records, in file order."""
+        skipped = None
+        long_line = _LongLine(self)
         for offset, data, kind in runs:
             self.stats.bytes += len(data) + (kind != FRAGMENT)
             if kind == LINES:
-                records: list[Record] = []
-                lines = _lines(offset, data, self.url, self.on_invalid, self.stats)
-                for key, _, line in zip(*lines, strict=True):
-                    if line and not line.isspace():
-                        self._add(records, key, line)
-                if records:
-                    yield records
+                yield from self._native_run(offset, data, options)
+            elif options.json:
+                skipped = self._json_fragment(offset, skipped)
+            elif records := long_line.add(offset, data, kind):
+                yield records
+
+    def _native_run(
+        self, offset: int, data: bytes, options: NativeOptions
+    ) -> Iterator[list[Record] | LineDocuments]:
+        limit = self.max_record_bytes if options.json else None
+        result = read_lines(data, options, max_line_bytes=limit, max_chars=self.max_chars)
+        if result is None:  # not valid UTF-8: Python reads the run, replacing and counting
+            records = self._json_run(offset, data) if options.json else self._text_run(offset, data)
+            if records:
+                yield records
+            return
+        self.stats.documents += result.documents
+        for part in result.parts(offset):
+            if isinstance(part, LineDocuments):
+                yield part
                 continue
-            if long_line is None:
-                long_line = self._long_line(offset)
-            parts, decoder = long_line
-            records = parts.add(decoder.decode(data, final=kind != FRAGMENT))
-            if kind != FRAGMENT:
-                records.append(parts.finish())
-                long_line = None
+            records = []
+            for start, end in part:
+                raw = data[start:end]
+                if options.json:
+                    self._json_line(records, offset + start, raw, raw.decode("utf-8"))
+                else:
+                    self._add(records, offset + start, raw.decode("utf-8"))
             if records:
                 yield records
 
@@ -294,12 +363,6 @@ class Reader:
                 out = []
         if paragraph is not None:
             yield [paragraph.finish()]
-
-    def _long_line(self, offset: int) -> tuple[_Parts, Utf8Decoder]:
-        return (
-            _Parts(offset, self.max_chars, self.stats),
-            Utf8Decoder(self.url, self.on_invalid, self.stats, base=offset),
-        )
 
     def parquet(self, source: Any) -> Iterator[list[Record]]:
         import pyarrow.parquet as pq

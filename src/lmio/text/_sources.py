@@ -17,13 +17,14 @@ from __future__ import annotations
 import glob
 import logging
 import os
-from collections.abc import Iterator, Sequence
-from typing import IO, Any
+from collections.abc import Callable, Iterator, Sequence
+from typing import IO, Any, Literal, TypeVar
 
 from lmio.errors import DataError, InvalidArgumentError, NotFoundError
 from lmio.store._files import is_local, open_input
 from lmio.text._decoding import Utf8Decoder
 from lmio.text._lines import blocks, line_runs
+from lmio.text._native_lines import LineDocuments, NativeOptions
 from lmio.text._readers import Reader, cut_point
 from lmio.text._records import OnInvalid, ReadStats, Record, SplitMode
 
@@ -35,9 +36,11 @@ __all__ = [
     "cut_point",
     "expand_inputs",
     "iter_documents",
+    "iter_native_batches",
     "iter_record_batches",
     "iter_records",
     "iter_text_blocks",
+    "native_format",
     "splittable",
 ]
 
@@ -193,6 +196,102 @@ def iter_record_batches(
     one longer than `max_record_bytes` is skipped and counted (`strict`: an error). A file
     that cannot be read is skipped with a warning and counted (`strict`: an error naming it).
     """
+    stats = stats if stats is not None else ReadStats()
+    reader = _reader(
+        url,
+        text_field=text_field,
+        split=split,
+        on_invalid=on_invalid,
+        strict=strict,
+        stats=stats,
+        byte_range=byte_range,
+        max_document_chars=max_document_chars,
+        max_record_bytes=max_record_bytes,
+    )
+    line_limit = None if max_document_chars is None else max_document_chars * _BYTES_PER_CHAR
+
+    def batches(
+        kind: str, chunks: Iterator[bytes], start: int, end: int | None
+    ) -> Iterator[list[Record]]:
+        if kind == "jsonl":
+            yield from reader.json_lines(line_runs(chunks, start, end, max_record_bytes))
+        elif split == "file":
+            yield from reader.whole_file(chunks)
+        elif split == "line":
+            yield from reader.text_lines(line_runs(chunks, start, end, line_limit))
+        else:
+            yield from reader.paragraphs(line_runs(chunks, 0, None, line_limit))
+
+    yield from _read(
+        url, reader, byte_range=byte_range, storage_options=storage_options, batches=batches
+    )
+
+
+def native_format(url: str, split: SplitMode) -> Literal["jsonl", "text"] | None:
+    """How `iter_native_batches` reads the file through the C pass: as JSON lines, as text
+    split by line, or not at all (None); compressed or not."""
+    kind, _ = _format_of(url)
+    if kind == "jsonl":
+        return "jsonl"
+    return "text" if kind == "text" and split == "line" else None
+
+
+def iter_native_batches(
+    url: str,
+    native: NativeOptions,
+    *,
+    split: SplitMode = "file",
+    on_invalid: OnInvalid = "replace",
+    strict: bool = False,
+    stats: ReadStats | None = None,
+    storage_options: dict[str, Any] | None = None,
+    byte_range: tuple[int, int] | None = None,
+    max_document_chars: int | None = None,
+    max_record_bytes: int | None = None,
+) -> Iterator[list[Record] | LineDocuments]:
+    """`iter_record_batches` of a file `native_format` says the C pass reads: its runs of
+    whole lines come as `LineDocuments` (see lmio.text._native_lines), and what the pass
+    leaves to Python as records, in file order. `native.json` must match the file's format."""
+    stats = stats if stats is not None else ReadStats()
+    field = native.field.decode("utf-8")
+    reader = _reader(
+        url,
+        text_field=field,
+        split=split,
+        on_invalid=on_invalid,
+        strict=strict,
+        stats=stats,
+        byte_range=byte_range,
+        max_document_chars=max_document_chars,
+        max_record_bytes=max_record_bytes,
+    )
+    line_limit = None if max_document_chars is None else max_document_chars * _BYTES_PER_CHAR
+
+    def batches(
+        kind: str, chunks: Iterator[bytes], start: int, end: int | None
+    ) -> Iterator[list[Record] | LineDocuments]:
+        if (kind == "jsonl") != native.json or (kind == "text" and split != "line"):
+            raise InvalidArgumentError(f"{url} is not read by the C pass with these options")
+        limit = max_record_bytes if native.json else line_limit
+        yield from reader.native_lines(line_runs(chunks, start, end, limit), native)
+
+    yield from _read(
+        url, reader, byte_range=byte_range, storage_options=storage_options, batches=batches
+    )
+
+
+def _reader(
+    url: str,
+    *,
+    text_field: str,
+    split: SplitMode,
+    on_invalid: OnInvalid,
+    strict: bool,
+    stats: ReadStats,
+    byte_range: tuple[int, int] | None,
+    max_document_chars: int | None,
+    max_record_bytes: int | None,
+) -> Reader:
     if split not in ("file", "line", "paragraph"):
         raise InvalidArgumentError(f"split must be 'file', 'line' or 'paragraph', got {split!r}")
     if on_invalid not in ("replace", "error"):
@@ -206,9 +305,7 @@ def iter_record_batches(
             f"{url} cannot be read in byte ranges: only uncompressed JSON lines, and text "
             "with split='line', can"
         )
-    stats = stats if stats is not None else ReadStats()
-    kind, compression = _format_of(url)
-    reader = Reader(
+    return Reader(
         url,
         text_field=text_field,
         on_invalid=on_invalid,
@@ -217,11 +314,28 @@ def iter_record_batches(
         max_chars=max_document_chars,
         max_record_bytes=max_record_bytes,
     )
-    line_limit = None if max_document_chars is None else max_document_chars * _BYTES_PER_CHAR
+
+
+T = TypeVar("T")
+
+
+def _read(
+    url: str,
+    reader: Reader,
+    *,
+    byte_range: tuple[int, int] | None,
+    storage_options: dict[str, Any] | None,
+    batches: Callable[[str, Iterator[bytes], int, int | None], Iterator[T]],
+) -> Iterator[T]:
+    """Opens the file and hands its blocks (from the byte range's start) to `batches`, with
+    the file's kind; Parquet goes to the reader itself. Binary and unreadable files are
+    skipped and counted (`strict`: an error)."""
+    stats, strict = reader.stats, reader.strict
+    kind, compression = _format_of(url)
     try:
         if kind == "parquet":
             with open_input(url, storage_options=storage_options) as raw:
-                yield from reader.parquet(raw)
+                yield from reader.parquet(raw)  # type: ignore[misc]
             return
         with _open_decompressed(url, compression, storage_options) as stream:
             head = b""
@@ -234,15 +348,7 @@ def iter_record_batches(
             if start:
                 stream.seek(start - 1)
                 head = b""
-            chunks = blocks(stream, head, _BLOCK_BYTES)
-            if kind == "jsonl":
-                yield from reader.json_lines(line_runs(chunks, start, end, max_record_bytes))
-            elif split == "file":
-                yield from reader.whole_file(chunks)
-            elif split == "line":
-                yield from reader.text_lines(line_runs(chunks, start, end, line_limit))
-            else:
-                yield from reader.paragraphs(line_runs(chunks, 0, None, line_limit))
+            yield from batches(kind, blocks(stream, head, _BLOCK_BYTES), start, end)
     except (PermissionError, IsADirectoryError) as exc:
         _unreadable(url, exc.strerror or str(exc), strict, stats)
     except OSError as exc:
