@@ -1,5 +1,8 @@
 """Runs killed mid-way (SIGKILL: a worker, or the parent with its workers) and rerun write
-exactly what an uninterrupted run writes: nothing lost, nothing duplicated."""
+exactly what an uninterrupted run writes: nothing lost, nothing duplicated.
+
+JSON lines take the native path, on worker threads; LMIO_PREPARE_NATIVE=0 sends them down the
+Python path, on worker processes, which can be killed one by one."""
 
 from __future__ import annotations
 
@@ -49,7 +52,12 @@ def uninterrupted(
     return tree(out)
 
 
-def _start(corpus: Path, tokenizer_file: Path, out: Path) -> subprocess.Popen[str]:
+PROCESSES = {"LMIO_PREPARE_NATIVE": "0"}
+
+
+def _start(
+    corpus: Path, tokenizer_file: Path, out: Path, env: dict[str, str] | None = None
+) -> subprocess.Popen[str]:
     command = [
         sys.executable,
         "-m",
@@ -66,7 +74,12 @@ def _start(corpus: Path, tokenizer_file: Path, out: Path) -> subprocess.Popen[st
         *OPTIONS,
     ]
     return subprocess.Popen(
-        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True
+        command,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+        env={**os.environ, **(env or {})},
     )
 
 
@@ -90,7 +103,7 @@ def test_a_killed_worker_stops_the_run_and_a_rerun_finishes_it(
     big_corpus: Path, tokenizer_file: Path, tmp_path: Path, uninterrupted: dict[str, str]
 ) -> None:
     out = tmp_path / "ds"
-    process = _start(big_corpus, tokenizer_file, out)
+    process = _start(big_corpus, tokenizer_file, out, PROCESSES)
     _wait_for(out / ".lmio-work" / "units", 2, process)
     workers = [
         child
@@ -107,16 +120,21 @@ def test_a_killed_worker_stops_the_run_and_a_rerun_finishes_it(
     assert tree(out) == uninterrupted
 
 
-@pytest.mark.parametrize("phase", ["units", "shards"])
+@pytest.mark.parametrize(
+    "case",
+    [("units", None), ("shards", None), ("units", PROCESSES), ("shards", PROCESSES)],
+    ids=["units-threads", "shards-threads", "units-processes", "shards-processes"],
+)
 def test_a_killed_run_with_its_workers_is_continued_by_a_rerun(
     big_corpus: Path,
     tokenizer_file: Path,
     tmp_path: Path,
     uninterrupted: dict[str, str],
-    phase: str,
+    case: tuple[str, dict[str, str] | None],
 ) -> None:
+    phase, env = case
     out = tmp_path / "ds"
-    process = _start(big_corpus, tokenizer_file, out)
+    process = _start(big_corpus, tokenizer_file, out, env)
     _wait_for(out / ".lmio-work" / phase, 3, process)
     os.killpg(process.pid, signal.SIGKILL)  # the parent and its workers, at once
     process.communicate(timeout=60)

@@ -6,8 +6,8 @@ OUT/data/shard-00000.parquet   the shards
 OUT/.lmio-work/                the run's work, removed on success:
     job.json                   what this run makes (settings, inputs, tokenizer)
     documents.jsonl            in-memory documents, spooled
-    units/00000.tokens.arrow   phase 1: a unit's tokens and doc ids (Arrow IPC)
-    units/00000.index.arrow    phase 1: a unit's per-row counts, flags and hashes
+    units/00000.tokens.bin     phase 1: a unit's tokens, back to back
+    units/00000.index.bin      phase 1: a unit's rows: doc ids, counts, flags, hashes
     units/00000.json           phase 1: the unit's record, written after its files
     shards/00000.json          phase 2: a shard's record, written after the shard
 """
@@ -47,16 +47,21 @@ class Layout:
         return url_join(self.work, "documents.jsonl")
 
     def unit_tokens(self, index: int) -> str:
-        return url_join(self.work, "units", f"{index:05d}.tokens.arrow")
+        return url_join(self.work, "units", f"{index:05d}.tokens.bin")
 
     def unit_index(self, index: int) -> str:
-        return url_join(self.work, "units", f"{index:05d}.index.arrow")
+        return url_join(self.work, "units", f"{index:05d}.index.bin")
 
     def unit_record(self, index: int) -> str:
         return url_join(self.work, "units", f"{index:05d}.json")
 
     def shard(self, index: int) -> str:
         return url_join(self.out, *shard_path(index).split("/"))
+
+    @property
+    def shards(self) -> str:
+        """The folder of the shards' records."""
+        return url_join(self.work, "shards")
 
     def shard_record(self, index: int) -> str:
         return url_join(self.work, "shards", f"{index:05d}.json")

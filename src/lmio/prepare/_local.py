@@ -1,8 +1,10 @@
-"""The local executor: a pool of worker processes, one per core by default.
+"""The local executors: a pool of worker processes, or of threads, one per core by default.
 
-Workers are started with `spawn` (no state inherited by accident) when the run starts and
-live until it ends; each receives the tokenizer once, by value. With one worker, tasks run
-in this process.
+Processes are started with `spawn` (no state inherited by accident) when the run starts and
+live until it ends; each receives the tokenizer once, by value. Threads serve runs whose
+units all take the native path: its work (reading, cleaning, hashing, tokenizing) runs in C
+without the GIL, so threads share the cores as well as processes do, with nothing to start
+or copy. With one worker, tasks run in this process.
 """
 
 from __future__ import annotations
@@ -12,7 +14,13 @@ import multiprocessing
 import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor, as_completed
+from concurrent.futures import (
+    Executor,
+    Future,
+    ProcessPoolExecutor,
+    ThreadPoolExecutor,
+    as_completed,
+)
 from concurrent.futures.process import BrokenProcessPool
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -22,7 +30,7 @@ from lmio.prepare._tokenizers import remember
 if TYPE_CHECKING:
     from lmio.tokenizer import Tokenizer
 
-__all__ = ["LocalExecutor", "WorkerDiedError"]
+__all__ = ["LocalExecutor", "ThreadExecutor", "WorkerDiedError"]
 
 logger = logging.getLogger(__name__)
 
@@ -32,14 +40,10 @@ R = TypeVar("R")
 
 def _start_worker(tokenizer: Tokenizer, checksum: str) -> None:
     """A new worker: keep the tokenizer, and import what the tasks use now, while the parent
-    is still listing the inputs (pyarrow's first array alone imports pandas: ~0.4 s)."""
+    is still setting up."""
     remember(tokenizer, checksum)
-    import pyarrow as pa
-
     import lmio.prepare._shard_task
     import lmio.prepare._unit  # noqa: F401
-
-    pa.array([0])
 
 
 class WorkerDiedError(LmioError):
@@ -84,25 +88,34 @@ class LocalExecutor:
             for task in tasks:
                 yield task, fn(context, task)
             return
-        pool = self._pool
-        if pool is None:
-            raise InvalidArgumentError("start the executor before giving it tasks")
-        futures: dict[Future[R], T] = {}
         try:
-            for task in tasks:
-                futures[pool.submit(fn, context, task)] = task
-            for future in as_completed(futures):
-                yield futures[future], future.result()
+            yield from _map_unordered(self._started(), fn, context, tasks)
         except BrokenProcessPool as exc:
             self.close()
-            raise WorkerDiedError(
-                "a worker process died (it was killed, or ran out of memory) before finishing "
-                f"its work ({exc}); what finished is kept: rerun the same command to continue"
-            ) from None
-        except BaseException:
-            for future in futures:
-                future.cancel()
-            raise
+            raise _died(exc) from None
+
+    def submit(self, fn: Callable[[Any, T], R], context: Any, task: T) -> Future[R]:
+        """`fn(context, task)` on a worker (in this process with one worker, done at once)."""
+        if self.workers == 1:
+            return _done(fn, context, task)
+        try:
+            return self._started().submit(fn, context, task)
+        except BrokenProcessPool as exc:
+            self.close()
+            raise _died(exc) from None
+
+    def result(self, future: Future[R]) -> R:
+        """The result of a future from `submit`."""
+        try:
+            return future.result()
+        except BrokenProcessPool as exc:
+            self.close()
+            raise _died(exc) from None
+
+    def _started(self) -> Executor:
+        if self._pool is None:
+            raise InvalidArgumentError("start the executor before giving it tasks")
+        return self._pool
 
     def close(self) -> None:
         """Let the workers go without waiting for their interpreters to tear down (up to a
@@ -117,3 +130,83 @@ class LocalExecutor:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+class ThreadExecutor:
+    """Runs `fn(context, task)` for each task on `workers` threads of this process; yields
+    results as they come. For native-path units only: Python-heavy tasks would share the GIL."""
+
+    def __init__(self, workers: int) -> None:
+        self.workers = workers
+        self._pool: ThreadPoolExecutor | None = None
+
+    @property
+    def description(self) -> str:
+        return f"local, {self.workers} worker threads" if self.workers > 1 else "local, 1 worker"
+
+    def start(self, tokenizer: Tokenizer, checksum: str) -> None:
+        remember(tokenizer, checksum)
+        if self.workers > 1:
+            self._pool = ThreadPoolExecutor(self.workers, thread_name_prefix="lmio-prepare")
+
+    def map_unordered(
+        self, fn: Callable[[Any, T], R], context: Any, tasks: Sequence[T]
+    ) -> Iterator[tuple[T, R]]:
+        if self._pool is None or len(tasks) <= 1:
+            for task in tasks:
+                yield task, fn(context, task)
+            return
+        yield from _map_unordered(self._pool, fn, context, tasks)
+
+    def submit(self, fn: Callable[[Any, T], R], context: Any, task: T) -> Future[R]:
+        if self._pool is None:
+            return _done(fn, context, task)
+        return self._pool.submit(fn, context, task)
+
+    def result(self, future: Future[R]) -> R:
+        return future.result()
+
+    def close(self) -> None:
+        """Let the threads go; a task already running finishes in the background (its files
+        are written atomically, so a rerun just finds them)."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool = None
+
+    def __enter__(self) -> ThreadExecutor:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _map_unordered(
+    pool: Executor, fn: Callable[[Any, T], R], context: Any, tasks: Sequence[T]
+) -> Iterator[tuple[T, R]]:
+    futures: dict[Future[R], T] = {}
+    try:
+        for task in tasks:
+            futures[pool.submit(fn, context, task)] = task
+        for future in as_completed(futures):
+            yield futures[future], future.result()
+    except BaseException:
+        for future in futures:
+            future.cancel()
+        raise
+
+
+def _done(fn: Callable[[Any, T], R], context: Any, task: T) -> Future[R]:
+    """`fn(context, task)` run now, as a finished future."""
+    future: Future[R] = Future()
+    try:
+        future.set_result(fn(context, task))
+    except Exception as exc:
+        future.set_exception(exc)
+    return future
+
+
+def _died(exc: BaseException) -> WorkerDiedError:
+    return WorkerDiedError(
+        "a worker process died (it was killed, or ran out of memory) before finishing "
+        f"its work ({exc}); what finished is kept: rerun the same command to continue"
+    )

@@ -4,18 +4,20 @@ Both steps walk the rows in global order and depend on nothing else, so the plan
 same for any worker count or engine. The first occurrence of a text wins. A shard closes
 once its token bytes reach `shard_bytes`, a row group once its tokens reach
 `row_group_tokens`; a document longer than one row may span row groups and shards.
+
+`ShardPlanner` takes the units one at a time, in order, as soon as each is done: the rows
+of the units before are planned for good, so a row group can be written while later units
+are still being tokenized. `plan_shards` feeds it every unit at once.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from lmio.errors import FormatError
-from lmio.prepare._layout import Layout
 from lmio.prepare._settings import JobContext
-from lmio.prepare._unit_files import read_unit_file
+from lmio.prepare._unit_files import read_unit_index
 
 if TYPE_CHECKING:
     import numpy as np
@@ -23,7 +25,7 @@ if TYPE_CHECKING:
 
     from lmio.prepare._inputs import Unit
 
-__all__ = ["Segment", "ShardPlan", "plan_shards"]
+__all__ = ["RowGroupPlan", "Segment", "ShardPlan", "ShardPlanner", "plan_shards"]
 
 
 @dataclass(frozen=True)
@@ -46,116 +48,165 @@ class ShardPlan:
     documents: int
 
 
+@dataclass(frozen=True)
+class RowGroupPlan:
+    """Row group `group` of shard `shard`: its rows, as segments in order."""
+
+    shard: int
+    group: int
+    segments: tuple[Segment, ...]
+
+    @property
+    def rows(self) -> int:
+        return sum(segment.stop - segment.start for segment in self.segments)
+
+
 @dataclass
-class _Rows:
-    n_tokens: npt.NDArray[np.int64]
-    last: npt.NDArray[np.bool_]
-    keep: npt.NDArray[np.bool_]
-    hashes: npt.NDArray[np.uint8]  # (rows, 16)
-    unit: npt.NDArray[np.int64]
-    local: npt.NDArray[np.int64]
+class _Open:
+    """The shard being filled, and its row group."""
+
+    index: int
+    segments: list[Segment] = field(default_factory=list)
+    row_groups: list[int] = field(default_factory=list)
+    documents: int = 0
+    token_bytes: int = 0
+    group: list[Segment] = field(default_factory=list)
+    group_tokens: int = 0
+
+
+class ShardPlanner:
+    """Plans shards from units fed in order (`add`), then `finish`. Each call returns what it
+    completed: row groups (`RowGroupPlan`, in order) and shards (`ShardPlan`, after their
+    last row group)."""
+
+    def __init__(self, context: JobContext) -> None:
+        settings = context.settings
+        self._dedup = settings.clean.dedup
+        self._itemsize = 2 if context.token_type == "uint16" else 4
+        self._shard_bytes = settings.shard_bytes
+        self._group_tokens = settings.row_group_tokens
+        self._seen: set[bytes] = set()
+        self._open = _Open(0)
+        self.duplicates = 0  # documents dropped as duplicates of one in an earlier unit
+
+    def add(self, unit: Unit, index: npt.NDArray[Any]) -> list[RowGroupPlan | ShardPlan]:
+        """The rows of `unit` (its index records, read with read_unit_index)."""
+        import numpy as np
+
+        index = np.asarray(index).view(np.ndarray)  # a plain array: memmap indexing is slow
+        last = index["last"].astype(bool)
+        last_rows = np.flatnonzero(last)
+        doc_keep = index["keep"][last_rows].astype(bool)
+        if self._dedup and len(last_rows):
+            candidates = np.flatnonzero(doc_keep)
+            data = np.ascontiguousarray(index["hash"][last_rows[candidates]]).tobytes()
+            digests = [data[16 * k : 16 * k + 16] for k in range(len(candidates))]
+            seen = self._seen
+            if seen.isdisjoint(digests) and len(set(digests)) == len(digests):  # the usual case
+                seen.update(digests)
+            else:
+                for doc, digest in zip(candidates.tolist(), digests, strict=True):
+                    if digest in seen:
+                        doc_keep[doc] = False
+                        self.duplicates += 1
+                    else:
+                        seen.add(digest)
+        doc_of_row = np.cumsum(last) - last
+        kept = np.flatnonzero(doc_keep[doc_of_row]) if len(last_rows) else np.zeros(0, np.int64)
+        return self._pack(unit, kept, index["n_tokens"][kept].astype(np.int64), last[kept])
+
+    def finish(self) -> list[RowGroupPlan | ShardPlan]:
+        """After the last unit: the last row group and shard, if they hold any rows."""
+        out: list[RowGroupPlan | ShardPlan] = []
+        if self._open.group:
+            self._close_group(out)
+        if self._open.segments:
+            self._close_shard(out)
+        return out
+
+    def _pack(
+        self,
+        unit: Unit,
+        rows: npt.NDArray[np.int64],
+        tokens: npt.NDArray[np.int64],
+        last: npt.NDArray[np.bool_],
+    ) -> list[RowGroupPlan | ShardPlan]:
+        import numpy as np
+
+        out: list[RowGroupPlan | ShardPlan] = []
+        cumulative = np.cumsum(tokens)
+        start, n = 0, len(rows)
+        while start < n:
+            shard = self._open
+            base = int(cumulative[start - 1]) if start else 0
+            # the first row at which the shard's bytes, or the row group's tokens, reach their
+            # target closes it (that row included)
+            need_bytes = self._shard_bytes - shard.token_bytes
+            need_tokens = -(-need_bytes // self._itemsize)
+            shard_end = int(np.searchsorted(cumulative, base + need_tokens, side="left"))
+            group_need = self._group_tokens - shard.group_tokens
+            group_end = int(np.searchsorted(cumulative, base + group_need, side="left"))
+            stop = min(shard_end, group_end, n - 1) + 1
+            taken = int(cumulative[stop - 1]) - base
+            self._take(unit, rows[start:stop], int(last[start:stop].sum()))
+            shard.token_bytes += taken * self._itemsize
+            shard.group_tokens += taken
+            if stop - 1 in (shard_end, group_end):
+                self._close_group(out)
+            if stop - 1 == shard_end:
+                self._close_shard(out)
+            start = stop
+        return out
+
+    def _take(self, unit: Unit, rows: npt.NDArray[np.int64], documents: int) -> None:
+        """Rows of `unit` (local indices, ascending) into the open row group and shard."""
+        import numpy as np
+
+        shard = self._open
+        shard.documents += documents
+        breaks = np.flatnonzero(np.diff(rows) != 1) + 1
+        starts = [0, *breaks.tolist()]
+        stops = [*breaks.tolist(), len(rows)]
+        values = rows.tolist()
+        for a, b in zip(starts, stops, strict=True):
+            segment = Segment(unit.index, values[a], values[b - 1] + 1, unit.source)
+            for segments in (shard.segments, shard.group):
+                if (
+                    segments
+                    and segments[-1].unit == unit.index
+                    and (segments[-1].stop == segment.start)
+                ):
+                    previous = segments.pop()
+                    segments.append(Segment(unit.index, previous.start, segment.stop, unit.source))
+                else:
+                    segments.append(segment)
+
+    def _close_group(self, out: list[RowGroupPlan | ShardPlan]) -> None:
+        shard = self._open
+        group = RowGroupPlan(shard.index, len(shard.row_groups), tuple(shard.group))
+        shard.row_groups.append(group.rows)
+        shard.group = []
+        shard.group_tokens = 0
+        out.append(group)
+
+    def _close_shard(self, out: list[RowGroupPlan | ShardPlan]) -> None:
+        shard = self._open
+        out.append(
+            ShardPlan(
+                index=shard.index,
+                segments=tuple(shard.segments),
+                row_groups=tuple(shard.row_groups),
+                documents=shard.documents,
+            )
+        )
+        self._open = _Open(shard.index + 1)
 
 
 def plan_shards(context: JobContext, units: Sequence[Unit]) -> tuple[list[ShardPlan], int]:
     """The shards to write, and how many documents were duplicates of one in an earlier unit."""
-    import numpy as np
-
-    rows = _read_rows(context, units)
-    settings = context.settings
-    doc_of_row: npt.NDArray[np.int64] = np.cumsum(rows.last) - rows.last
-    last_rows = np.flatnonzero(rows.last)
-    doc_keep = rows.keep[last_rows].copy()
-    duplicates = 0
-    if settings.clean.dedup and len(last_rows):
-        candidates = np.flatnonzero(doc_keep)
-        keys = np.ascontiguousarray(rows.hashes[last_rows[candidates]])
-        _, first = np.unique(keys.view(np.dtype((np.void, 16))).ravel(), return_index=True)
-        repeated = np.ones(len(candidates), dtype=bool)
-        repeated[first] = False
-        doc_keep[candidates[repeated]] = False
-        duplicates = int(repeated.sum())
-    kept = np.flatnonzero(doc_keep[doc_of_row]) if len(last_rows) else np.zeros(0, np.int64)
-    itemsize = 2 if context.token_type == "uint16" else 4
-    sources = {unit.index: unit.source for unit in units}
-    plans: list[ShardPlan] = []
-    token_bytes = np.cumsum(rows.n_tokens[kept] * itemsize)
-    for start, stop in _greedy(token_bytes, settings.shard_bytes):
-        shard_rows = kept[start:stop]
-        groups = _greedy(np.cumsum(rows.n_tokens[shard_rows]), settings.row_group_tokens)
-        plans.append(
-            ShardPlan(
-                index=len(plans),
-                segments=_segments(shard_rows, rows, sources),
-                row_groups=tuple(b - a for a, b in groups),
-                documents=int(rows.last[shard_rows].sum()),
-            )
-        )
-    return plans, duplicates
-
-
-def _read_rows(context: JobContext, units: Sequence[Unit]) -> _Rows:
-    import numpy as np
-
-    layout = Layout(context.out)
-    parts: list[dict[str, Any]] = []
+    planner = ShardPlanner(context)
+    events: list[RowGroupPlan | ShardPlan] = []
     for unit in units:
-        table = read_unit_file(layout.unit_index(unit.index), context.storage_options)
-        n = table.num_rows
-        if n and not table.column("last")[n - 1].as_py():
-            raise FormatError(
-                f"{layout.unit_index(unit.index)} ends inside a document; the work folder is "
-                f"damaged: delete {layout.work} and rerun"
-            )
-        hashes = table.column("hash").combine_chunks()
-        buffer = np.frombuffer(hashes.buffers()[1], dtype=np.uint8)
-        parts.append(
-            {
-                "n_tokens": table.column("n_tokens").to_numpy().astype(np.int64),
-                "last": table.column("last").to_numpy(zero_copy_only=False),
-                "keep": table.column("keep").to_numpy(zero_copy_only=False),
-                "hashes": buffer[hashes.offset * 16 : (hashes.offset + n) * 16].reshape(n, 16),
-                "unit": np.full(n, unit.index, dtype=np.int64),
-                "local": np.arange(n, dtype=np.int64),
-            }
-        )
-    if not parts:
-        empty = np.zeros(0, dtype=np.int64)
-        return _Rows(
-            empty, empty.astype(bool), empty.astype(bool), np.zeros((0, 16), np.uint8), empty, empty
-        )
-    return _Rows(**{key: np.concatenate([p[key] for p in parts]) for key in parts[0]})
-
-
-def _greedy(cumulative: npt.NDArray[np.int64], target: int) -> list[tuple[int, int]]:
-    """[start, stop) runs closing as soon as their sum reaches `target` (the last may be short)."""
-    import numpy as np
-
-    bounds: list[tuple[int, int]] = []
-    start, n = 0, len(cumulative)
-    while start < n:
-        base = int(cumulative[start - 1]) if start else 0
-        stop = min(int(np.searchsorted(cumulative, base + target, side="left")) + 1, n)
-        bounds.append((start, stop))
-        start = stop
-    return bounds
-
-
-def _segments(
-    shard_rows: npt.NDArray[np.int64], rows: _Rows, sources: dict[int, str]
-) -> tuple[Segment, ...]:
-    import numpy as np
-
-    units = rows.unit[shard_rows]
-    local = rows.local[shard_rows]
-    breaks = np.flatnonzero((np.diff(local) != 1) | (np.diff(units) != 0)) + 1
-    starts = np.concatenate([[0], breaks])
-    stops = np.concatenate([breaks, [len(shard_rows)]])
-    return tuple(
-        Segment(
-            unit=int(units[a]),
-            start=int(local[a]),
-            stop=int(local[b - 1]) + 1,
-            source=sources[int(units[a])],
-        )
-        for a, b in zip(starts.tolist(), stops.tolist(), strict=True)
-    )
+        events += planner.add(unit, read_unit_index(context, unit.index, context.storage_options))
+    events += planner.finish()
+    return [event for event in events if isinstance(event, ShardPlan)], planner.duplicates

@@ -16,7 +16,8 @@ import os
 import shutil
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import replace
 from typing import Any, Literal
 
@@ -32,16 +33,16 @@ from lmio.prepare._inputs import (
     spool_documents,
 )
 from lmio.prepare._layout import Layout
-from lmio.prepare._local import LocalExecutor
+from lmio.prepare._local import LocalExecutor, ThreadExecutor
 from lmio.prepare._output import claim_output, job_identity, publish, read_complete
-from lmio.prepare._packing import ShardPlan, plan_shards
+from lmio.prepare._packing import RowGroupPlan, ShardPlan, ShardPlanner, plan_shards
 from lmio.prepare._report import PrepareReport
 from lmio.prepare._settings import MIN_UNIT_BYTES, JobContext, PrepareSettings
-from lmio.prepare._shard_task import finished_shard, write_planned_shard
+from lmio.prepare._shard_task import ShardStream, finished_shard, write_planned_shard
 from lmio.prepare._tokenizers import remember
-from lmio.prepare._unit import process_unit
-from lmio.prepare._unit_files import UnitRecord, load_unit_record
-from lmio.store._files import exists, is_local, read_bytes, write_bytes_atomic
+from lmio.prepare._unit import native_options, process_unit
+from lmio.prepare._unit_files import UnitRecord, load_unit_record, read_unit_index
+from lmio.store._files import exists, is_local, list_names, read_bytes, write_bytes_atomic
 from lmio.store._manifest import TOKENIZER_NAME, dump_manifest, shard_path
 from lmio.store._shards import WRITER_OPTIONS, ShardRecord, token_type_for
 from lmio.text._clean import CleanOptions
@@ -128,9 +129,12 @@ def prepare(
             "the tokenizer has no <|endoftext|> token to append after each document; "
             "train it with special_tokens=['<|endoftext|>'] or pass append_eos=False (--no-eos)"
         )
-    with _executor(engine, workers, spark_master) as executor:
-        executor.start(tok, checksum)  # local workers start while the inputs are listed
-        with _input_files(inputs, storage_options) as (files, spool):
+    with _input_files(inputs, storage_options) as (files, spool):
+        threads = tok.pattern_name is not None and all(
+            native_options(settings, file.url) is not None for file in files
+        )
+        with _executor(engine, workers, spark_master, threads=threads) as executor:
+            executor.start(tok, checksum)
             run = _Run(
                 layout=Layout(os.fspath(out)),
                 context=JobContext(
@@ -239,7 +243,9 @@ class _Run:
         report.stage_seconds["setup"] = clock - started
         warming = threading.Thread(target=_warm_pyarrow, name="lmio-warm-pyarrow", daemon=True)
         warming.start()
-        records = self._units(units)
+        if self._can_stream():
+            return self._execute_streaming(units, unit_bytes, clock)
+        records = self._units(units, unit_bytes)
         warming.join()
         self._count_reading(units, records)
         report.stage_seconds["tokenize"] = time.perf_counter() - clock
@@ -255,7 +261,62 @@ class _Run:
         report.stage_seconds["write"] = time.perf_counter() - clock
         return report
 
-    def _units(self, units: list[Unit]) -> dict[int, UnitRecord]:
+    def _can_stream(self) -> bool:
+        """Whether shards are planned and written while the units run: on a local executor,
+        unless an earlier run began writing shards (then the plan is checked against them)."""
+        return hasattr(self.executor, "submit") and not list_names(
+            self.layout.shards, storage_options=self.options
+        )
+
+    def _execute_streaming(self, units: list[Unit], unit_bytes: int, clock: float) -> PrepareReport:
+        """Phase 1 with phase 2 alongside: each unit that completes the run of finished units
+        from the start is planned at once, and the row groups it completes are written."""
+        report = self.report
+        planner = ShardPlanner(self.context)
+        writer = _ShardWriter(self.context, self.executor)
+        planned = 0
+
+        def plan(records: dict[int, UnitRecord]) -> None:
+            nonlocal planned
+            while planned < len(units) and units[planned].index in records:
+                unit = units[planned]
+                writer.take(
+                    planner.add(unit, read_unit_index(self.context, unit.index, self.options))
+                )
+                planned += 1
+
+        try:
+            records = self._units(units, unit_bytes, on_record=plan)
+            self._count_reading(units, records)
+            report.stage_seconds["tokenize"] = time.perf_counter() - clock
+            clock = time.perf_counter()
+            writer.take(planner.finish())
+            report.clean.duplicates += planner.duplicates
+            plans = writer.plans
+            if not plans:
+                raise DataError(self._nothing_to_write())
+            report.stage_seconds["plan"] = time.perf_counter() - clock
+            clock = time.perf_counter()
+            with Progress(
+                desc="writing shards", total=len(plans), unit="shard", show=self.show_progress
+            ) as bar:
+                shards = writer.finish(bar.update)
+        except BaseException:
+            writer.abort()
+            raise
+        self._publish(plans, shards)
+        report.stage_seconds["write"] = time.perf_counter() - clock
+        return report
+
+    def _units(
+        self,
+        units: list[Unit],
+        unit_bytes: int,
+        *,
+        on_record: Callable[[dict[int, UnitRecord]], None] | None = None,
+    ) -> dict[int, UnitRecord]:
+        """Phase 1: the units' records (run, or found done). `on_record` is called with the
+        records so far, once at the start and after each unit."""
         records: dict[int, UnitRecord] = {}
         todo: list[Unit] = []
         for unit in units:
@@ -268,17 +329,20 @@ class _Run:
         self.report.units_resumed = len(records)
         if records:
             logger.info("resuming: %d of %d units were done before", len(records), len(units))
+        if on_record is not None:
+            on_record(records)
         total = sum(unit.bytes for unit in units)
         with Progress(
             desc="tokenizing", total=total, unit="B", unit_scale=True, show=self.show_progress
         ) as bar:
             bar.update(total - sum(unit.bytes for unit in todo))
-            largest_first = sorted(todo, key=lambda unit: (-unit.bytes, unit.index))
             for unit, record in self.executor.map_unordered(
-                process_unit, self.context, largest_first
+                process_unit, self.context, _schedule(todo, unit_bytes)
             ):
                 records[unit.index] = record
                 bar.update(unit.bytes)
+                if on_record is not None:
+                    on_record(records)
         return records
 
     def _count_reading(self, units: list[Unit], records: dict[int, UnitRecord]) -> None:
@@ -362,13 +426,98 @@ class _Run:
 
 
 def _warm_pyarrow() -> None:
-    """Import what phase 2 uses while phase 1 keeps the workers busy and this process waits
-    (pyarrow's first array alone imports pandas: ~0.3 s)."""
-    import pyarrow as pa
-    import pyarrow.ipc
-    import pyarrow.parquet
+    """Import what phase 2 uses while phase 1 keeps the workers busy (its arrays are built
+    from buffers: pandas, which pyarrow imports for its first pa.array, is never needed)."""
+    import pyarrow.compute
+    import pyarrow.parquet  # noqa: F401
 
-    pa.array([0])
+
+def _schedule(units: list[Unit], unit_bytes: int) -> list[Unit]:
+    """The order units are handed out: in order, so that shards can be written as the run
+    of finished units grows; files much larger than a unit (compressed ones, read whole)
+    first, largest first, so that they do not start last."""
+    big = sorted(
+        (unit for unit in units if unit.bytes > 2 * unit_bytes), key=lambda u: (-u.bytes, u.index)
+    )
+    return big + [unit for unit in units if unit.bytes <= 2 * unit_bytes]
+
+
+class _ShardWriter:
+    """Writes shards as the planner completes them. The lowest shard not yet written streams
+    on a thread of this process, row group by row group as they are planned; a shard that
+    closes while that thread is busy goes to the executor whole."""
+
+    def __init__(self, context: JobContext, executor: Any) -> None:
+        self._context = context
+        self._executor = executor
+        self._thread = ThreadPoolExecutor(1, thread_name_prefix="lmio-shard-writer")
+        self._stream: ShardStream | None = None
+        self._groups: dict[int, list[RowGroupPlan]] = {}  # of shards not yet handed out
+        self._closed: dict[int, ShardPlan] = {}
+        self._next = 0  # the lowest shard not yet handed out
+        self._pooled: dict[int, Future[ShardRecord]] = {}
+        self.plans: list[ShardPlan] = []
+        self.records: dict[int, ShardRecord] = {}
+
+    def take(self, events: list[RowGroupPlan | ShardPlan]) -> None:
+        for event in events:
+            if isinstance(event, ShardPlan):
+                self.plans.append(event)
+                index = event.index
+            else:
+                index = event.shard
+            if self._stream is not None and self._stream.index == index:
+                self._stream.put(event)
+            elif isinstance(event, ShardPlan):
+                self._closed[index] = event
+            else:
+                self._groups.setdefault(index, []).append(event)
+        self._hand_out()
+
+    def _hand_out(self) -> None:
+        stream = self._stream
+        if stream is not None and stream.future.done():
+            self.records[stream.index] = stream.future.result()
+            self._stream = stream = None
+        while True:
+            index = self._next
+            if stream is None and (index in self._groups or index in self._closed):
+                stream = self._stream = ShardStream(self._context, index, self._thread)
+                for group in self._groups.pop(index, []):
+                    stream.put(group)
+                if index in self._closed:
+                    stream.put(self._closed.pop(index))
+            elif stream is not None and index in self._closed:
+                self._groups.pop(index, None)
+                plan = self._closed.pop(index)
+                self._pooled[index] = self._executor.submit(
+                    write_planned_shard, self._context, plan
+                )
+            else:
+                return
+            self._next += 1
+
+    def finish(self, progress: Callable[[int], object]) -> dict[int, ShardRecord]:
+        """After the planner's last shard: wait for every shard to be written."""
+        self._hand_out()
+        progress(len(self.records))
+        if self._stream is not None:
+            self.records[self._stream.index] = self._stream.future.result()
+            self._stream = None
+            progress(1)
+        for index, future in self._pooled.items():
+            self.records[index] = self._executor.result(future)
+            progress(1)
+        self._thread.shutdown()
+        return self.records
+
+    def abort(self) -> None:
+        """The run stopped: drop the shard being streamed (its temporary file goes)."""
+        if self._stream is not None:
+            self._stream.abort()
+        for future in self._pooled.values():
+            future.cancel()
+        self._thread.shutdown()
 
 
 def _resolve_tokenizer(
@@ -418,7 +567,11 @@ def _unit_bytes(unit_size: int | str | None, files: list[InputFile]) -> int:
     return min(max(sum(file.bytes for file in files) // _UNITS_PER_INPUT, low), high)
 
 
-def _executor(engine: Engine, workers: int | None, spark_master: str | None) -> Any:
+def _executor(
+    engine: Engine, workers: int | None, spark_master: str | None, *, threads: bool
+) -> Any:
+    """Spark, or local worker processes, or local threads when every unit takes the native
+    path (see lmio.prepare._unit)."""
     if engine == "spark":
         from lmio.prepare._spark import SparkExecutor
 
@@ -427,7 +580,8 @@ def _executor(engine: Engine, workers: int | None, spark_master: str | None) -> 
         raise InvalidArgumentError(
             "spark_master (--spark-master) needs engine='spark' (--engine spark)"
         )
-    return LocalExecutor(workers if workers is not None else _cores())
+    count = workers if workers is not None else _cores()
+    return ThreadExecutor(count) if threads else LocalExecutor(count)
 
 
 def _cores() -> int:

@@ -1,61 +1,135 @@
-"""Phase 2 writing: one planned shard assembled from unit files and written with the pinned writer."""
+"""Phase 2 writing: a planned shard assembled from unit files and written with the pinned writer.
+
+A shard is written whole by one task (`write_planned_shard`), or row group by row group as
+the units it draws on finish (`ShardStream`, on a thread of the process that plans): the
+same row groups through the same writer, so the same bytes. The Arrow arrays are built from
+the work files' buffers (no pandas).
+"""
 
 from __future__ import annotations
 
 import json
+import queue
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Executor, Future
 from typing import TYPE_CHECKING, Any
 
+from lmio.errors import InvalidArgumentError
 from lmio.prepare._layout import Layout
-from lmio.prepare._packing import ShardPlan
+from lmio.prepare._packing import RowGroupPlan, Segment, ShardPlan
 from lmio.prepare._settings import JobContext
-from lmio.prepare._unit_files import read_unit_file
+from lmio.prepare._unit_files import UnitData, read_unit_data
 from lmio.store._files import exists, read_bytes, sha256_file, write_bytes_atomic
 from lmio.store._shards import ShardRecord, write_shard
 
 if TYPE_CHECKING:
     import pyarrow as pa
 
-__all__ = ["finished_shard", "write_planned_shard"]
+__all__ = ["ShardStream", "finished_shard", "write_planned_shard"]
+
+_INT32_MAX = (1 << 31) - 1
+
+
+def row_group_table(
+    context: JobContext, segments: Sequence[Segment], units: dict[int, UnitData]
+) -> pa.Table:
+    """The rows of `segments` as a table of the shard's columns (units read into `units`)."""
+    import numpy as np
+    import pyarrow as pa
+
+    values, counts, ids, codes = [], [], [], []
+    names = sorted({segment.source for segment in segments})
+    for segment in segments:
+        data = units.get(segment.unit)
+        if data is None:
+            data = units[segment.unit] = read_unit_data(context, segment.unit)
+        start, stop = segment.start, segment.stop
+        values.append(data.tokens[data.offsets[start] : data.offsets[stop]])
+        counts.append(data.index["n_tokens"][start:stop])
+        ids.append(data.index["doc_id"][start:stop])
+        codes.append(np.full(stop - start, names.index(segment.source), dtype=np.int32))
+    n_tokens = np.concatenate(counts).astype(np.uint32)
+    n = len(n_tokens)
+    offsets = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(n_tokens, out=offsets[1:])
+    if offsets[-1] > _INT32_MAX:
+        raise InvalidArgumentError(
+            f"a row group of {int(offsets[-1])} tokens is more than a Parquet list holds; "
+            "lower row_group_tokens (--row-group-tokens)"
+        )
+    flat = np.ascontiguousarray(np.concatenate(values))
+    item = pa.uint16() if context.token_type == "uint16" else pa.uint32()
+    tokens = pa.ListArray.from_arrays(
+        _array(pa.int32(), offsets.astype(np.int32)), _array(item, flat)
+    )
+    encoded = [name.encode() for name in names]
+    dictionary = pa.Array.from_buffers(
+        pa.string(),
+        len(names),
+        [
+            None,
+            pa.py_buffer(np.cumsum([0, *map(len, encoded)], dtype=np.int32)),
+            pa.py_buffer(b"".join(encoded)),
+        ],
+    )
+    source = pa.DictionaryArray.from_arrays(_array(pa.int32(), np.concatenate(codes)), dictionary)
+    return pa.Table.from_arrays(
+        [
+            tokens,
+            _array(pa.uint64(), np.ascontiguousarray(np.concatenate(ids))),
+            source.cast(pa.string()),
+            _array(pa.uint32(), n_tokens),
+        ],
+        names=["tokens", "doc_id", "source", "n_tokens"],
+    )
+
+
+def _array(kind: pa.DataType, values: Any) -> pa.Array:
+    import pyarrow as pa
+
+    return pa.Array.from_buffers(kind, len(values), [None, pa.py_buffer(values)])
 
 
 def write_planned_shard(context: JobContext, plan: ShardPlan) -> ShardRecord:
     """Write shard `plan.index`, then its record in the work folder."""
-    import numpy as np
-    import pyarrow as pa
-    import pyarrow.compute as pc
+    units: dict[int, UnitData] = {}
+    groups: list[tuple[Segment, ...]] = []
+    segments = list(plan.segments)
+    for group_rows in plan.row_groups:
+        group: list[Segment] = []
+        rows = group_rows
+        while rows:
+            segment = segments.pop(0)
+            take = min(rows, segment.stop - segment.start)
+            group.append(Segment(segment.unit, segment.start, segment.start + take, segment.source))
+            if take < segment.stop - segment.start:
+                segments.insert(
+                    0, Segment(segment.unit, segment.start + take, segment.stop, segment.source)
+                )
+            rows -= take
+        groups.append(tuple(group))
+    tables = (row_group_table(context, group, units) for group in groups)
+    return _write(context, plan.index, tables, lambda: plan)
 
+
+def _write(
+    context: JobContext, index: int, tables: Iterator[pa.Table], plan_of: Callable[[], ShardPlan]
+) -> ShardRecord:
+    """Shard `index` from its row groups' tables, checked against its plan (known once the
+    tables are done), then its record."""
     layout = Layout(context.out)
-    opened: dict[int, pa.Table] = {}
-    pieces: list[pa.Table] = []
-    sources: list[str] = []
-    for segment in plan.segments:
-        table = opened.get(segment.unit)
-        if table is None:
-            table = read_unit_file(layout.unit_tokens(segment.unit), context.storage_options)
-            opened[segment.unit] = table
-        piece = table.slice(segment.start, segment.stop - segment.start)
-        pieces.append(piece)
-        sources.append(segment.source)
-    table = pa.concat_tables(pieces)
-    names = sorted(set(sources))
-    codes = [names.index(source) for source in sources]
-    indices = np.repeat(np.array(codes, dtype=np.int32), [piece.num_rows for piece in pieces])
-    source = pa.DictionaryArray.from_arrays(pa.array(indices), pa.array(names))
-    table = table.append_column("source", source.cast(pa.string()))
-    table = table.append_column(
-        "n_tokens", pc.list_value_length(table.column("tokens")).cast(pa.uint32())
-    )
-    groups: list[pa.Table] = []
-    offset = 0
-    for rows in plan.row_groups:
-        groups.append(table.slice(offset, rows))
-        offset += rows
     record = write_shard(
-        layout.shard(plan.index),
-        groups,
+        layout.shard(index),
+        tables,
         token_type=context.token_type,
         storage_options=context.storage_options,
     )
+    plan = plan_of()
+    if record.row_group_rows != plan.row_groups:  # pragma: no cover - a planning bug
+        raise RuntimeError(
+            f"shard {plan.index} was written with row groups {record.row_group_rows}, "
+            f"planned {plan.row_groups}"
+        )
     body = {"documents": plan.documents, **record.to_dict()}
     write_bytes_atomic(
         layout.shard_record(plan.index),
@@ -63,6 +137,45 @@ def write_planned_shard(context: JobContext, plan: ShardPlan) -> ShardRecord:
         storage_options=context.storage_options,
     )
     return record
+
+
+class _AbortedError(Exception):
+    """The run stopped: the shard being streamed is dropped (its temporary file removed)."""
+
+
+class ShardStream:
+    """Shard `index` written on `thread` as its row groups come (`put`), closed by its plan."""
+
+    def __init__(self, context: JobContext, index: int, thread: Executor) -> None:
+        self.index = index
+        self._context = context
+        self._queue: queue.SimpleQueue[RowGroupPlan | ShardPlan | None] = queue.SimpleQueue()
+        self.future: Future[ShardRecord] = thread.submit(self._run)
+
+    def put(self, item: RowGroupPlan | ShardPlan) -> None:
+        self._queue.put(item)
+
+    def abort(self) -> None:
+        self._queue.put(None)
+
+    def _run(self) -> ShardRecord:
+        plans: list[ShardPlan] = []
+        units: dict[int, UnitData] = {}
+
+        def tables() -> Iterator[pa.Table]:
+            while True:
+                item = self._queue.get()
+                if item is None:
+                    raise _AbortedError
+                if isinstance(item, ShardPlan):
+                    plans.append(item)
+                    return
+                first = min(segment.unit for segment in item.segments)
+                for unit in [unit for unit in units if unit < first]:  # done with these
+                    del units[unit]
+                yield row_group_table(self._context, item.segments, units)
+
+        return _write(self._context, self.index, tables(), lambda: plans[0])
 
 
 def finished_shard(context: JobContext, plan: ShardPlan) -> ShardRecord | None:

@@ -7,6 +7,19 @@ again where encoding the pieces equals encoding the whole, so its rows' tokens j
 tokens of the cleaned document. Duplicates inside the unit are dropped here; across units,
 in phase 2.
 
+The native path: JSON lines and line-split text, cleaned with the default steps (any of
+control characters, NFC and whitespace), go through the C pass of lmio.text._native_lines,
+which reads, cleans and hashes whole runs of lines without the GIL, and the tokenizer then
+encodes their UTF-8 as it is. Everything the pass leaves to Python (see there) takes the
+Python path below, in file order, so the rows are the same either way; the Python path stays
+the reference for all else (Parquet, paragraphs and whole files, lowercasing, categories,
+NFKC). `LMIO_PREPARE_NATIVE=0` in the environment turns the native path off.
+
+The dedup digest is XXH3-128 of the cleaned text's UTF-8 (csrc/digest.h), on every path: the C
+pass, Python's whole documents and the parts of long ones. It only tells duplicates apart (the
+first occurrence is kept); it is not cryptographic, and 128 bits make an accidental collision
+negligible. (It was BLAKE2b-128, 8x slower; the shards do not depend on which.)
+
 `doc_id` is splitmix64(h + key) modulo 2**64, where h is the first 8 bytes (little-endian)
 of BLAKE2b-64 of the source name and key the document's byte offset in its file (or its
 Parquet row number). splitmix64 is a bijection, so documents of one source never share an id.
@@ -15,8 +28,8 @@ Parquet row number). splitmix64 is a bijection, so documents of one source never
 from __future__ import annotations
 
 import hashlib
+import os
 from collections.abc import Sequence
-from hashlib import blake2b as _blake2b
 from typing import TYPE_CHECKING, Any
 
 from lmio.errors import FormatError
@@ -27,11 +40,26 @@ from lmio.prepare._unit_files import (
     PendingRows,
     UnitRecord,
     encode_rows,
-    open_writers,
+    utf8,
     work_file,
 )
+from lmio.store._shards import HashingWriter
 from lmio.text._clean import Cleaner
-from lmio.text._sources import Record, cut_point, iter_record_batches
+from lmio.text._native_lines import (
+    STEP_CONTROL,
+    STEP_NFC,
+    STEP_WHITESPACE,
+    LineDocuments,
+    NativeOptions,
+)
+from lmio.text._sources import (
+    Record,
+    cut_point,
+    iter_native_batches,
+    iter_record_batches,
+    native_format,
+)
+from lmio.tokenizer import _native
 
 if TYPE_CHECKING:
     import numpy as np
@@ -40,15 +68,16 @@ if TYPE_CHECKING:
     from lmio.prepare._inputs import Unit
     from lmio.tokenizer import Tokenizer
 
-__all__ = ["doc_ids", "process_unit"]
+__all__ = ["doc_ids", "native_options", "process_unit"]
 
 _BATCH_CHARS = 4_000_000
 _BATCH_ROWS = 8192
 _NO_HASH = bytes(16)
 _JSON_BYTES_PER_CHAR = 12  # one character outside the BMP, escaped: \ud83d\ude00
+_NATIVE_SWITCH = "LMIO_PREPARE_NATIVE"
 
 
-def doc_ids(source: str, keys: Sequence[int]) -> npt.NDArray[np.uint64]:
+def doc_ids(source: str, keys: Sequence[int] | npt.NDArray[Any]) -> npt.NDArray[np.uint64]:
     """The doc ids of the documents at `keys` of `source` (see the module notes)."""
     import numpy as np
 
@@ -61,12 +90,36 @@ def doc_ids(source: str, keys: Sequence[int]) -> npt.NDArray[np.uint64]:
     return result
 
 
+def native_options(settings: PrepareSettings, url: str) -> NativeOptions | None:
+    """How the C pass reads `url` under `settings`, or None when the Python path reads it."""
+    clean = settings.clean
+    kind = native_format(url, settings.split)
+    if (
+        os.environ.get(_NATIVE_SWITCH, "1") == "0"
+        or kind is None
+        or clean.lowercase
+        or clean.keep_categories is not None
+        or clean.normalization not in ("NFC", None)
+    ):
+        return None
+    try:
+        field = settings.text_field.encode("utf-8")
+    except UnicodeEncodeError:
+        return None
+    steps = (
+        (STEP_CONTROL if clean.remove_control else 0)
+        | (STEP_NFC if clean.normalization == "NFC" else 0)
+        | (STEP_WHITESPACE if clean.whitespace else 0)
+    )
+    return NativeOptions(json=kind == "jsonl", field=field, steps=steps, digest=clean.dedup)
+
+
 class _LongDocument:
     """A document read in parts: cleaned and hashed as it comes, emitted in tokenizable pieces."""
 
     def __init__(self, doc: int) -> None:
         self.doc = doc
-        self.hasher = hashlib.blake2b(digest_size=16)
+        self.hasher = _native.Digest()
         self.chars = 0
         self.carry = ""
         self.emitted = False
@@ -87,30 +140,42 @@ class _UnitWorker:
 
     def run(self) -> UnitRecord:
         settings = self.settings
-        batches = iter_record_batches(
-            self.unit.url,
-            text_field=settings.text_field,
-            split=settings.split,
-            on_invalid=settings.on_invalid,
-            strict=settings.strict,
-            stats=self.record.read,
-            storage_options=self.context.storage_options,
-            byte_range=self.unit.byte_range,
-            max_document_chars=settings.max_document_chars,
-            max_record_bytes=None if self.unit.in_memory else _record_limit(settings),
+        unit = self.unit
+        common: dict[str, Any] = {
+            "split": settings.split,
+            "on_invalid": settings.on_invalid,
+            "strict": settings.strict,
+            "stats": self.record.read,
+            "storage_options": self.context.storage_options,
+            "byte_range": unit.byte_range,
+            "max_document_chars": settings.max_document_chars,
+            "max_record_bytes": None if unit.in_memory else _record_limit(settings),
+        }
+        native = native_options(settings, unit.url)
+        batches = (
+            iter_record_batches(unit.url, text_field=settings.text_field, **common)
+            if native is None
+            else iter_native_batches(unit.url, native, **common)
         )
         layout = Layout(self.context.out)
         options = self.context.storage_options
-        index = self.unit.index
+        index = unit.index
         with (
             work_file(layout.unit_tokens(index), options) as tokens,
             work_file(layout.unit_index(index), options) as rows,
         ):
-            writers = open_writers(tokens, rows, self.context)
+            sinks = (tokens, rows)
             whole: list[Record] = []
             chars = 0
             for batch in batches:
-                for record in batch:
+                records: list[Record] = []
+                if isinstance(batch, LineDocuments):
+                    self._documents(whole)
+                    whole, chars = [], 0
+                    self._line_documents(batch)
+                else:
+                    records = batch
+                for record in records:
                     if record.part == 0 and record.last:
                         whole.append(record)
                         chars += len(record.text)
@@ -121,12 +186,10 @@ class _UnitWorker:
                 if chars >= _BATCH_CHARS or len(whole) >= _BATCH_ROWS:
                     self._documents(whole)
                     whole, chars = [], 0
-                if self.rows.chars >= _BATCH_CHARS or len(self.rows) >= _BATCH_ROWS:
-                    self._flush(writers)
+                if self.rows.bytes >= _BATCH_CHARS or len(self.rows) >= _BATCH_ROWS:
+                    self._flush(sinks)
             self._documents(whole)
-            self._flush(writers)
-            for writer in writers:
-                writer.close()
+            self._flush(sinks)
         self.record.documents = self.record.read.documents
         self.record.tokens_sha256 = "sha256:" + tokens.digest.hexdigest()
         self.record.index_sha256 = "sha256:" + rows.digest.hexdigest()
@@ -147,18 +210,103 @@ class _UnitWorker:
         if len(kept) < len(cleaned):
             stats.too_short += sum(1 for text in cleaned if len(text) < low)
             stats.too_long += sum(1 for text in cleaned if len(text) > high)
+        texts = [utf8(cleaned[i]) for i in kept]
         digests = [_NO_HASH] * len(kept)
         if clean.dedup:
-            digests = [_blake2b(cleaned[i].encode(), digest_size=16).digest() for i in kept]
+            digests = [_native.digest(text) for text in texts]
             unique = _first_occurrences(digests, self.seen)
             stats.duplicates += len(kept) - len(unique)
             if len(unique) < len(kept):
                 kept = [kept[j] for j in unique]
+                texts = [texts[j] for j in unique]
                 digests = [digests[j] for j in unique]
-        self.rows.extend_documents(
-            [cleaned[i] for i in kept],
-            doc_ids(self.unit.source, [records[i].key for i in kept]).tolist(),
-            digests,
+        self._queue(texts, [records[i].key for i in kept], digests)
+
+    def _queue(
+        self, texts: list[bytes], keys: Sequence[int] | npt.NDArray[Any], digests: list[bytes]
+    ) -> None:
+        """Kept whole documents, as UTF-8, at `keys` of the unit's source."""
+        import numpy as np
+
+        if texts:
+            self.rows.extend_documents(
+                b"".join(texts),
+                np.cumsum([len(text) for text in texts], dtype=np.int64),
+                doc_ids(self.unit.source, keys),
+                b"".join(digests),
+            )
+
+    def _line_documents(self, documents: LineDocuments) -> None:
+        """Whole documents read by the C pass: as `_documents`, on its cleaned text."""
+        import numpy as np
+
+        clean = self.settings.clean
+        stats = self.record.clean
+        if len(documents.raw):
+            documents = self._clean_raw(documents)
+        stats.documents += documents.cleaned
+        stats.control_chars += documents.control_chars
+        stats.whitespace += documents.whitespace
+        chars = documents.chars
+        kept = chars >= clean.min_chars
+        if clean.max_chars is not None:
+            kept &= chars <= clean.max_chars
+        n = len(documents)
+        if not kept.all():
+            stats.too_short += int((chars < clean.min_chars).sum())
+            if clean.max_chars is not None:
+                stats.too_long += int((chars > clean.max_chars).sum())
+        positions = np.flatnonzero(kept)
+        digests = documents.digests
+        if clean.dedup:
+            listed = [digests[16 * i : 16 * i + 16] for i in positions.tolist()]
+            unique = _first_occurrences(listed, self.seen)
+            stats.duplicates += len(positions) - len(unique)
+            if len(unique) < len(positions):
+                positions = positions[unique]
+        if len(positions) == n:
+            self.rows.extend_documents(
+                documents.text,
+                documents.ends,
+                doc_ids(self.unit.source, documents.keys),
+                digests if clean.dedup else bytes(16 * n),
+            )
+            return
+        ends = documents.ends
+        starts = np.concatenate([np.zeros(1, dtype=np.int64), ends[:-1]])
+        texts = [documents.text[starts[i] : ends[i]] for i in positions.tolist()]
+        chosen = [digests[16 * i : 16 * i + 16] if clean.dedup else _NO_HASH for i in positions]
+        self._queue(texts, documents.keys[positions], chosen)
+
+    def _clean_raw(self, documents: LineDocuments) -> LineDocuments:
+        """The documents whose cleaning the C pass left to Python, cleaned here (and counted
+        by the cleaner), put back in their places."""
+        import numpy as np
+
+        ends = documents.ends.tolist()
+        starts = [0, *ends[:-1]]
+        raw = documents.raw.tolist()
+        text = documents.text
+        cleaned = self.cleaner.clean_batch([text[starts[i] : ends[i]].decode() for i in raw])
+        pieces = [text[starts[i] : ends[i]] for i in range(len(ends))]
+        chars = documents.chars.copy()
+        digests = bytearray(documents.digests)
+        for i, clean_text in zip(raw, cleaned, strict=True):
+            data = utf8(clean_text)
+            pieces[i] = data
+            chars[i] = len(clean_text)
+            if self.settings.clean.dedup:
+                digests[16 * i : 16 * i + 16] = _native.digest(data)
+        return LineDocuments(
+            keys=documents.keys,
+            text=b"".join(pieces),
+            ends=np.cumsum([len(piece) for piece in pieces], dtype=np.int64),
+            chars=chars,
+            digests=bytes(digests),
+            raw=np.zeros(0, dtype=np.intp),
+            cleaned=documents.cleaned,
+            control_chars=documents.control_chars,
+            whitespace=documents.whitespace,
         )
 
     def _part(self, record: Record) -> None:
@@ -169,7 +317,7 @@ class _UnitWorker:
             raise FormatError(f"{self.unit.url}: a document part came without its start")
         clean = self.settings.clean
         text = self.cleaner(record.text, first=record.part == 0, last=record.last)
-        long.hasher.update(text.encode())
+        long.hasher.update(utf8(text))
         long.chars += len(text)
         if clean.max_chars is not None and long.chars > clean.max_chars:
             long.too_long = True
@@ -206,15 +354,15 @@ class _UnitWorker:
         if keep or long.emitted:
             self.rows.add(text if keep else "", long.doc, last=True, keep=keep, digest=digest)
 
-    def _flush(self, writers: tuple[Any, Any]) -> None:
+    def _flush(self, sinks: tuple[HashingWriter, HashingWriter]) -> None:
         rows = self.rows
-        if not rows.texts:
+        if not len(rows):
             return
-        tokens_batch, index_batch = encode_rows(rows, self.tokenizer, self.context)
-        writers[0].write_batch(tokens_batch)
-        writers[1].write_batch(index_batch)
-        self.record.rows += len(rows)
-        self.record.tokens += len(tokens_batch.column(0).values)
+        tokens, index = encode_rows(rows, self.tokenizer, self.context)
+        sinks[0].write(tokens.view("u1"))
+        sinks[1].write(index.view("u1"))
+        self.record.rows += len(index)
+        self.record.tokens += len(tokens)
         self.rows = PendingRows()
 
 

@@ -1,11 +1,12 @@
 """The files phase 1 leaves for phase 2: a unit's rows, their index, and its record.
 
-`<unit>.tokens.arrow` (Arrow IPC) holds a row per document, or per part of a long one:
-`tokens` (EOS appended to a document's last row) and `doc_id`. `<unit>.index.arrow` holds
-what phase 2 plans with, per row: `n_tokens`, `last` (the document's final row), `keep`
-(false when the document was dropped after some of its rows were written) and `hash` (of the
-cleaned text, on last rows). `<unit>.json`, written last, records the unit's counts and the
-two files' sha256: a unit whose record parses and whose files match it is done.
+`<unit>.tokens.bin` holds the tokens of a unit's rows back to back (little-endian uint16 or
+uint32, as the shards store them; EOS appended to a document's last row); a row is a
+document, or a part of a long one. `<unit>.index.bin` holds a fixed record per row
+(`INDEX_DTYPE`): `doc_id`, `n_tokens`, `last` (the document's final row), `keep` (false when
+the document was dropped after some of its rows were written) and `hash` (of the cleaned
+text, on last rows). `<unit>.json`, written last, records the unit's counts and the two
+files' sha256: a unit whose record parses and whose files match it is done.
 
 Work files are renamed into place but not synced to disk: after a crash, a file that lost
 its content fails its checksum and its unit runs again. Only the shards and the manifest,
@@ -32,17 +33,21 @@ from lmio.text._clean import CleanStats
 from lmio.text._sources import ReadStats
 
 if TYPE_CHECKING:
-    import pyarrow as pa
+    import numpy as np
+    import numpy.typing as npt
 
     from lmio.tokenizer import Tokenizer
 
 __all__ = [
     "PendingRows",
+    "UnitData",
     "UnitRecord",
     "encode_rows",
+    "index_dtype",
     "load_unit_record",
-    "open_writers",
-    "read_unit_file",
+    "read_unit_data",
+    "read_unit_index",
+    "token_dtype",
     "work_file",
 ]
 
@@ -129,113 +134,198 @@ def work_file(url: str, storage_options: dict[str, Any] | None) -> Iterator[Hash
 
 
 class PendingRows:
-    """Rows waiting to be tokenized and written, in order."""
+    """Rows waiting to be tokenized and written, in order: their text as UTF-8, and what the
+    index records about them."""
 
     def __init__(self) -> None:
-        self.texts: list[str] = []
-        self.doc_ids: list[int] = []
-        self.last: list[bool] = []
-        self.keep: list[bool] = []
-        self.hashes: list[bytes] = []
-        self.chars = 0
+        self._texts: list[bytes] = []
+        self._ends: list[npt.NDArray[np.int64]] = []  # each text's row ends, from 0
+        self._doc_ids: list[npt.NDArray[np.uint64]] = []
+        self._last: list[npt.NDArray[np.bool_]] = []
+        self._keep: list[npt.NDArray[np.bool_]] = []
+        self._hashes: list[bytes] = []
+        self.rows = 0
+        self.bytes = 0
 
     def add(self, text: str, doc: int, *, last: bool, keep: bool, digest: bytes) -> None:
-        self.texts.append(text)
-        self.doc_ids.append(doc)
-        self.last.append(last)
-        self.keep.append(keep)
-        self.hashes.append(digest)
-        self.chars += len(text)
+        """One row."""
+        import numpy as np
 
-    def extend_documents(self, texts: list[str], doc_ids: list[int], digests: list[bytes]) -> None:
-        """Whole documents: each its own last row, kept."""
-        self.texts += texts
-        self.doc_ids += doc_ids
-        self.last += [True] * len(texts)
-        self.keep += [True] * len(texts)
-        self.hashes += digests
-        self.chars += sum(map(len, texts))
+        data = utf8(text)
+        self._append(
+            data,
+            np.array([len(data)], dtype=np.int64),
+            np.array([doc], dtype=np.uint64),
+            last=np.array([last]),
+            keep=np.array([keep]),
+            digests=digest,
+        )
+
+    def extend_documents(
+        self,
+        text: bytes,
+        ends: npt.NDArray[np.int64],
+        doc_ids: npt.NDArray[np.uint64],
+        digests: bytes,
+    ) -> None:
+        """Whole documents, back to back in `text` (document i ends at `ends[i]`): each its
+        own last row, kept."""
+        import numpy as np
+
+        n = len(ends)
+        if n:
+            flags = np.ones(n, dtype=bool)
+            self._append(text, ends, doc_ids, last=flags, keep=flags, digests=digests)
+
+    def _append(
+        self,
+        text: bytes,
+        ends: npt.NDArray[np.int64],
+        doc_ids: npt.NDArray[np.uint64],
+        *,
+        last: npt.NDArray[np.bool_],
+        keep: npt.NDArray[np.bool_],
+        digests: bytes,
+    ) -> None:
+        self._texts.append(text)
+        self._ends.append(ends)
+        self._doc_ids.append(doc_ids)
+        self._last.append(last)
+        self._keep.append(keep)
+        self._hashes.append(digests)
+        self.rows += len(ends)
+        self.bytes += len(text)
 
     def __len__(self) -> int:
-        return len(self.texts)
+        return self.rows
 
 
-def _schemas(context: JobContext) -> tuple[pa.Schema, pa.Schema]:
-    import pyarrow as pa
+def utf8(text: str) -> bytes:
+    """A row's UTF-8. Lone surrogates cannot be UTF-8: they are tokenized as U+FFFD, as the
+    tokenizer does for str (the readers never let one through)."""
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text.encode("utf-16", "surrogatepass").decode("utf-16", "replace").encode("utf-8")
 
-    item = pa.uint16() if context.token_type == "uint16" else pa.uint32()
-    tokens = pa.schema([("tokens", pa.list_(item)), ("doc_id", pa.uint64())])
-    index = pa.schema(
+
+def token_dtype(context: JobContext) -> np.dtype[Any]:
+    import numpy as np
+
+    return np.dtype("<u2" if context.token_type == "uint16" else "<u4")
+
+
+def index_dtype() -> np.dtype[Any]:
+    """A row of `<unit>.index.bin`: 32 bytes, little-endian."""
+    import numpy as np
+
+    return np.dtype(
         [
-            ("n_tokens", pa.uint32()),
-            ("last", pa.bool_()),
-            ("keep", pa.bool_()),
-            ("hash", pa.binary(16)),
+            ("doc_id", "<u8"),
+            ("n_tokens", "<u4"),
+            ("last", "u1"),
+            ("keep", "u1"),
+            ("pad", "V2"),
+            ("hash", "u1", (16,)),
         ]
-    )
-    return tokens, index
-
-
-def open_writers(tokens_sink: Any, index_sink: Any, context: JobContext) -> tuple[Any, Any]:
-    """IPC file writers for the unit's two files, on open binary streams."""
-    import pyarrow as pa
-
-    tokens_schema, index_schema = _schemas(context)
-    return (
-        pa.ipc.new_file(pa.PythonFile(tokens_sink, mode="w"), tokens_schema),
-        pa.ipc.new_file(pa.PythonFile(index_sink, mode="w"), index_schema),
     )
 
 
 def encode_rows(
     rows: PendingRows, tokenizer: Tokenizer, context: JobContext
-) -> tuple[pa.RecordBatch, pa.RecordBatch]:
-    """Tokenize the rows (EOS after each document's last row) into the two files' batches.
+) -> tuple[npt.NDArray[Any], npt.NDArray[Any]]:
+    """Tokenize the rows (EOS after each document's last row): the tokens for
+    `<unit>.tokens.bin` and the records for `<unit>.index.bin`.
 
     Special-token text in documents is ordinary text: only the appended EOS is a control token.
     """
     import numpy as np
-    import pyarrow as pa
 
-    flat, offsets = tokenizer.encode_batch_to_numpy(
-        rows.texts, num_threads=1, disallowed_special=()
-    )
-    last = np.array(rows.last, dtype=bool)
-    dtype = np.uint16 if context.token_type == "uint16" else np.uint32
-    values = flat.astype(dtype, copy=False)
-    if context.eos_id is not None and last.any():
-        ends = offsets[1:][last]
-        values = np.insert(values, ends, np.asarray(context.eos_id, dtype=dtype))
-        offsets = offsets + np.concatenate([[0], np.cumsum(last)])
-    tokens_schema, index_schema = _schemas(context)
-    lists = pa.ListArray.from_arrays(pa.array(offsets.astype(np.int32)), pa.array(values))
-    tokens_batch = pa.record_batch(
-        [lists, pa.array(rows.doc_ids, type=pa.uint64())], schema=tokens_schema
-    )
-    index_batch = pa.record_batch(
+    texts = rows._texts
+    text = texts[0] if len(texts) == 1 else b"".join(texts)
+    bases = np.cumsum([0, *(len(t) for t in texts[:-1])], dtype=np.int64)
+    offsets = np.concatenate(
         [
-            pa.array(np.diff(offsets).astype(np.uint32)),
-            pa.array(last),
-            pa.array(rows.keep, type=pa.bool_()),
-            pa.array(rows.hashes, type=pa.binary(16)),
-        ],
-        schema=index_schema,
+            np.zeros(1, dtype=np.int64),
+            *(ends + base for ends, base in zip(rows._ends, bases, strict=True)),
+        ]
     )
-    return tokens_batch, index_batch
+    flat, token_offsets = tokenizer.encode_utf8_batch_to_numpy(text, offsets, num_threads=1)
+    last = np.concatenate(rows._last)
+    dtype = token_dtype(context)
+    values = flat.astype(dtype)
+    counts = np.diff(token_offsets)
+    if context.eos_id is not None and last.any():
+        values = np.insert(values, token_offsets[1:][last], np.asarray(context.eos_id, dtype=dtype))
+        counts = counts + last
+    index = np.zeros(rows.rows, dtype=index_dtype())
+    index["doc_id"] = np.concatenate(rows._doc_ids)
+    index["n_tokens"] = counts
+    index["last"] = last
+    index["keep"] = np.concatenate(rows._keep)
+    index["hash"] = np.frombuffer(b"".join(rows._hashes), dtype=np.uint8).reshape(-1, 16)
+    return values, index
 
 
-def read_unit_file(url: str, storage_options: dict[str, Any] | None) -> pa.Table:
-    """A unit file as a table (memory-mapped when local, so untouched columns cost nothing)."""
-    import pyarrow as pa
+def _path(url: str) -> str:
+    return url[len("file://") :] if url.startswith("file://") else url
 
-    source: Any
+
+def _read_array(url: str, dtype: np.dtype[Any], storage_options: dict[str, Any] | None) -> Any:
+    """A work file as an array (memory-mapped when local); FormatError when its size does not
+    fit the dtype."""
+    import numpy as np
+
     if is_local(url):
-        source = pa.memory_map(url[len("file://") :] if url.startswith("file://") else url)
-    else:
-        source = pa.BufferReader(read_bytes(url, storage_options=storage_options))
-    try:
-        return pa.ipc.open_file(source).read_all()
-    except pa.ArrowInvalid as exc:
+        path = _path(url)
+        size = os.path.getsize(path)
+        if size % dtype.itemsize:
+            raise _damaged(url)
+        if size == 0:
+            return np.zeros(0, dtype=dtype)
+        return np.memmap(path, dtype=dtype, mode="r")
+    data = read_bytes(url, storage_options=storage_options)
+    if len(data) % dtype.itemsize:
+        raise _damaged(url)
+    return np.frombuffer(data, dtype=dtype)
+
+
+def _damaged(url: str) -> FormatError:
+    return FormatError(f"{url} is damaged; delete the work folder it is in and rerun")
+
+
+def read_unit_index(
+    context: JobContext, unit: int, storage_options: dict[str, Any] | None
+) -> npt.NDArray[Any]:
+    """A unit's index records; FormatError when they end inside a document."""
+    url = Layout(context.out).unit_index(unit)
+    index: npt.NDArray[Any] = _read_array(url, index_dtype(), storage_options)
+    if len(index) and not index["last"][-1]:
         raise FormatError(
-            f"{url} is damaged ({exc}); delete the work folder it is in and rerun"
-        ) from None
+            f"{url} ends inside a document; the work folder is damaged: delete "
+            f"{Layout(context.out).work} and rerun"
+        )
+    return index
+
+
+@dataclass
+class UnitData:
+    """A unit's rows, read back: row `i` has the tokens `tokens[offsets[i]:offsets[i + 1]]`."""
+
+    index: npt.NDArray[Any]
+    tokens: npt.NDArray[Any]
+    offsets: npt.NDArray[np.int64]
+
+
+def read_unit_data(context: JobContext, unit: int) -> UnitData:
+    import numpy as np
+
+    options = context.storage_options
+    index = read_unit_index(context, unit, options)
+    url = Layout(context.out).unit_tokens(unit)
+    tokens = _read_array(url, token_dtype(context), options)
+    offsets = np.zeros(len(index) + 1, dtype=np.int64)
+    np.cumsum(index["n_tokens"], out=offsets[1:])
+    if int(offsets[-1]) != len(tokens):
+        raise _damaged(url)
+    return UnitData(index=index, tokens=tokens, offsets=offsets)
