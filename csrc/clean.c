@@ -51,14 +51,23 @@ static inline int all_ascii8(const uint8_t *p) {
     return !(v & 0x8080808080808080ull);
 }
 
-/* Per lead byte: the sequence's length (0: not a lead byte), and the range of its second byte
- * that keeps it shortest-form, free of surrogates and below U+110000. */
-static uint8_t utf8_len(uint8_t b) {
-    if (b < 0x80) return 1;
-    if (b < 0xC2) return 0;
-    if (b < 0xE0) return 2;
-    if (b < 0xF0) return 3;
-    return b < 0xF5 ? 4 : 0;
+/* Per byte as a lead byte: the sequence's length (0: not a lead byte), and the range its
+ * second byte must be in for the sequence to be shortest-form, free of surrogates and below
+ * U+110000 (the other continuation bytes: 0x80 .. 0xBF). */
+typedef struct {
+    uint8_t len, lo, hi;
+} utf8_lead;
+
+static utf8_lead lead_of(uint8_t b) {
+    utf8_lead l = {0, 0x80, 0xBF};
+    if (b >= 0xC2 && b < 0xE0) l.len = 2;
+    else if (b >= 0xE0 && b < 0xF0) l.len = 3;
+    else if (b >= 0xF0 && b < 0xF5) l.len = 4;
+    if (b == 0xE0) l.lo = 0xA0;
+    if (b == 0xED) l.hi = 0x9F;
+    if (b == 0xF0) l.lo = 0x90;
+    if (b == 0xF4) l.hi = 0x8F;
+    return l;
 }
 
 size_t lmio_utf8_valid_prefix(const uint8_t *s, size_t n) {
@@ -69,21 +78,21 @@ size_t lmio_utf8_valid_prefix(const uint8_t *s, size_t n) {
             continue;
         }
         uint8_t b = s[i];
-        size_t len = utf8_len(b);
-        if (len == 1) {
+        if (b < 0x80) {
             i++;
             continue;
         }
-        if (!len || n - i < len) return i;
-        uint8_t lo = 0x80, hi = 0xBF, c1 = s[i + 1];
-        if (b == 0xE0) lo = 0xA0;
-        else if (b == 0xED) hi = 0x9F;
-        else if (b == 0xF0) lo = 0x90;
-        else if (b == 0xF4) hi = 0x8F;
-        if (c1 < lo || c1 > hi) return i;
-        if (len > 2 && (s[i + 2] & 0xC0) != 0x80) return i;
-        if (len > 3 && (s[i + 3] & 0xC0) != 0x80) return i;
-        i += len;
+        /* the usual three-byte case first: E1 .. EC, EE, EF and two continuation bytes */
+        if (i + 3 <= n && b >= 0xE1 && b <= 0xEF && b != 0xED &&
+            ((s[i + 1] & 0xC0) == 0x80) & ((s[i + 2] & 0xC0) == 0x80)) {
+            i += 3;
+            continue;
+        }
+        utf8_lead l = lead_of(b);
+        if (!l.len || n - i < l.len || s[i + 1] < l.lo || s[i + 1] > l.hi) return i;
+        if (l.len > 2 && (s[i + 2] & 0xC0) != 0x80) return i;
+        if (l.len > 3 && (s[i + 3] & 0xC0) != 0x80) return i;
+        i += l.len;
     }
     return n;
 }
@@ -94,34 +103,84 @@ size_t lmio_utf8_count(const uint8_t *s, size_t n) {
     return n - continuation;
 }
 
-/* Byte classes of the cleaning loop: P plain ASCII, B space or tab, L LF, R CR, C other C0
- * controls and DEL, H a byte of a multi-byte character. */
-enum { P, B, L, R, C, H };
-static const uint8_t CLASS[256] = {
-    C, C, C, C, C, C, C, C, C, B, L, C, C, R, C, C,
-    C, C, C, C, C, C, C, C, C, C, C, C, C, C, C, C,
-    B, P, P, P, P, P, P, P, P, P, P, P, P, P, P, P,
-    P, P, P, P, P, P, P, P, P, P, P, P, P, P, P, P,
-    P, P, P, P, P, P, P, P, P, P, P, P, P, P, P, P,
-    P, P, P, P, P, P, P, P, P, P, P, P, P, P, P, P,
-    P, P, P, P, P, P, P, P, P, P, P, P, P, P, P, P,
-    P, P, P, P, P, P, P, P, P, P, P, P, P, P, P, C,
-    H, H, H, H, H, H, H, H, H, H, H, H, H, H, H, H,
-    H, H, H, H, H, H, H, H, H, H, H, H, H, H, H, H,
-    H, H, H, H, H, H, H, H, H, H, H, H, H, H, H, H,
-    H, H, H, H, H, H, H, H, H, H, H, H, H, H, H, H,
-    H, H, H, H, H, H, H, H, H, H, H, H, H, H, H, H,
-    H, H, H, H, H, H, H, H, H, H, H, H, H, H, H, H,
-    H, H, H, H, H, H, H, H, H, H, H, H, H, H, H, H,
-    H, H, H, H, H, H, H, H, H, H, H, H, H, H, H, H,
-};
-
-/* Whether any byte of the word is outside 0x20 .. 0x7E: a control, DEL, or not ASCII. */
-static inline int special8(const uint8_t *p) {
+/* Whether any byte of the word is outside 0x20 .. 0x7E (a control, DEL, or not ASCII), or is a
+ * backslash when `json` (the start of an escape). */
+static inline int special8(const uint8_t *p, int json) {
     uint64_t v;
     memcpy(&v, p, 8);
     const uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
-    return ((v | (v + ones) | ((v - ones * 0x20) & ~v)) & highs) != 0;
+    uint64_t b = v ^ (ones * '\\');
+    uint64_t special = v | (v + ones) | ((v - ones * 0x20) & ~v);
+    if (json) special |= (b - ones) & ~b;
+    return (special & highs) != 0;
+}
+
+static inline int hex4(const uint8_t *s, uint32_t *v) {
+    uint32_t x = 0;
+    for (int k = 0; k < 4; k++) {
+        uint8_t c = s[k];
+        x <<= 4;
+        if (c >= '0' && c <= '9') x |= (uint32_t)(c - '0');
+        else if (c >= 'a' && c <= 'f') x |= (uint32_t)(c - 'a' + 10);
+        else if (c >= 'A' && c <= 'F') x |= (uint32_t)(c - 'A' + 10);
+        else return -1;
+    }
+    *v = x;
+    return 0;
+}
+
+static inline size_t put_utf8(uint8_t *o, uint32_t cp) {
+    if (cp < 0x80) {
+        o[0] = (uint8_t)cp;
+        return 1;
+    }
+    if (cp < 0x800) {
+        o[0] = (uint8_t)(0xC0 | (cp >> 6));
+        o[1] = (uint8_t)(0x80 | (cp & 0x3F));
+        return 2;
+    }
+    if (cp < 0x10000) {
+        o[0] = (uint8_t)(0xE0 | (cp >> 12));
+        o[1] = (uint8_t)(0x80 | ((cp >> 6) & 0x3F));
+        o[2] = (uint8_t)(0x80 | (cp & 0x3F));
+        return 3;
+    }
+    o[0] = (uint8_t)(0xF0 | (cp >> 18));
+    o[1] = (uint8_t)(0x80 | ((cp >> 12) & 0x3F));
+    o[2] = (uint8_t)(0x80 | ((cp >> 6) & 0x3F));
+    o[3] = (uint8_t)(0x80 | (cp & 0x3F));
+    return 4;
+}
+
+/* The escape at s[0 .. n) (s[0] is a backslash): its code point, its input length (*adv), or
+ * -1 for what the JSON reader would not give as one character here (a lone surrogate, a
+ * malformed escape: Python decides). */
+static inline int json_escape(const uint8_t *s, size_t n, uint32_t *cp, size_t *adv) {
+    if (n < 2) return -1;
+    *adv = 2;
+    switch (s[1]) {
+    case '"': case '\\': case '/': *cp = s[1]; return 0;
+    case 'b': *cp = '\b'; return 0;
+    case 'f': *cp = '\f'; return 0;
+    case 'n': *cp = '\n'; return 0;
+    case 'r': *cp = '\r'; return 0;
+    case 't': *cp = '\t'; return 0;
+    case 'u': break;
+    default: return -1;
+    }
+    uint32_t c, low;
+    if (n < 6 || hex4(s + 2, &c)) return -1;
+    *adv = 6;
+    if (c >= 0xDC00 && c <= 0xDFFF) return -1;
+    if (c >= 0xD800 && c <= 0xDBFF) {
+        if (n < 12 || s[6] != '\\' || s[7] != 'u' || hex4(s + 8, &low) || low < 0xDC00 ||
+            low > 0xDFFF)
+            return -1;
+        c = 0x10000 + ((c - 0xD800) << 10) + (low - 0xDC00);
+        *adv = 12;
+    }
+    *cp = c;
+    return 0;
 }
 
 /* One pass: control characters out, the NFC quick check on what stays, and the whitespace
@@ -131,19 +190,21 @@ static inline int special8(const uint8_t *p) {
  * while fewer than three end the output, and dropped after that (runs of four or more become
  * three); CR and CRLF count as one LF. Taking back and cutting is exactly Python's steps in
  * Python's order: those steps only drop or rewrite spaces, never move anything else. Runs of
- * printable ASCII are copied whole; the rest goes a character at a time. */
-int lmio_clean(const uint8_t *s, size_t n, unsigned steps, lmio_bytevec *out,
-               lmio_clean_info *info) {
+ * printable ASCII are copied whole; the rest goes a character at a time. With `json`, the
+ * input is the body of a JSON string, and its escapes are characters like any other. */
+static int clean_impl(const uint8_t *s, size_t n, unsigned steps, int json, lmio_bytevec *out,
+                      lmio_clean_info *info) {
     const int control = (steps & LMIO_CLEAN_CONTROL) != 0;
     const int nfc = (steps & LMIO_CLEAN_NFC) != 0;
     const int tidy = (steps & LMIO_CLEAN_WHITESPACE) != 0;
     info->control_chars = 0;
     info->chars = 0;
+    info->raw_chars = 0;
     info->whitespace = 0;
     if (n > SIZE_MAX - out->len) return LMIO_ENOMEM;
-    if (!steps) {
+    if (!steps && !json) {
         if (lmio_bytevec_append(out, s, n)) return LMIO_ENOMEM;
-        info->chars = lmio_utf8_count(s, n);
+        info->chars = info->raw_chars = lmio_utf8_count(s, n);
         return LMIO_OK;
     }
     if (out->cap < out->len + n) { /* the result is never longer than the input */
@@ -154,6 +215,7 @@ int lmio_clean(const uint8_t *s, size_t n, unsigned steps, lmio_bytevec *out,
     const size_t base = out->len;
     uint8_t *o = out->data + base; /* room for n bytes */
     size_t w = 0, chars = 0;       /* bytes and code points written */
+    size_t raw_chars = 0;          /* code points read */
     size_t kept = 0, kept_chars = 0; /* the output up to its last non-space character */
     size_t blanks_at = SIZE_MAX, blanks_chars = 0; /* where the line's trailing blanks start */
     size_t lfs = 0;                /* LFs that end the output (blanks aside) */
@@ -164,10 +226,11 @@ int lmio_clean(const uint8_t *s, size_t n, unsigned steps, lmio_bytevec *out,
     size_t i = 0;
     while (i < n) {
         size_t j = i;
-        while (j + 8 <= n && !special8(s + j)) j += 8;
-        while (j < n && s[j] >= 0x20 && s[j] < 0x7F) j++;
+        while (j + 8 <= n && !special8(s + j, json)) j += 8;
+        while (j < n && s[j] >= 0x20 && s[j] < 0x7F && !(json && s[j] == '\\')) j++;
         if (j > i) { /* printable ASCII: copied whole */
             size_t a = i;
+            raw_chars += j - i;
             if (!started) {
                 while (a < j && s[a] == ' ') a++;
                 changed |= a > i;
@@ -206,7 +269,10 @@ int lmio_clean(const uint8_t *s, size_t n, unsigned steps, lmio_bytevec *out,
                 size_t m = decode_valid(s + i, n - i, &u);
                 if (u <= 0x9F || u > 0x10FFFF || py_isspace(u)) break;
                 if (nfc) {
-                    unsigned cls = lmio_nfc_class(u);
+                    /* CJK ideographs and Hangul syllables never decompose or combine */
+                    unsigned cls = (u - 0x4E00u < 0x5200u || u - 0xAC00u < 0x2BA4u)
+                                       ? 0
+                                       : lmio_nfc_class(u);
                     if (cls == LMIO_NFC_CHECK || (cls && prev_class > cls)) {
                         out->len = base;
                         return LMIO_CLEAN_PYTHON;
@@ -222,6 +288,7 @@ int lmio_clean(const uint8_t *s, size_t n, unsigned steps, lmio_bytevec *out,
                 w += m;
                 i += m;
                 chars++;
+                raw_chars++;
             }
             if (w > w0) {
                 kept = w;
@@ -232,50 +299,55 @@ int lmio_clean(const uint8_t *s, size_t n, unsigned steps, lmio_bytevec *out,
                 continue;
             }
         }
+        /* one character: code point cp, its UTF-8 at src (ulen bytes), adv bytes of input */
         uint32_t cp = c;
-        size_t len = 1;
-        if (c >= 0x80) {
-            len = lmio_utf8_decode(s + i, n - i, &cp);
-            if (control && cp <= 0x9F) { /* C1: U+0080 .. U+009F */
-                info->control_chars++;
-                i += len;
-                continue;
+        size_t adv = 1, ulen = 1;
+        const uint8_t *src = s + i;
+        uint8_t escaped[4];
+        if (json && c == '\\') {
+            if (json_escape(s + i, n - i, &cp, &adv)) {
+                out->len = base;
+                return LMIO_CLEAN_ESCAPE;
             }
-            if (nfc) {
-                unsigned cls = lmio_nfc_class(cp);
-                if (cls == LMIO_NFC_CHECK || (cls && prev_class > cls)) {
-                    out->len = base;
-                    return LMIO_CLEAN_PYTHON;
-                }
-                prev_class = cls;
-            }
-        } else {
-            if (control && CLASS[c] == C) {
-                info->control_chars++;
-                i++;
-                continue;
-            }
-            prev_class = 0;
+            ulen = put_utf8(escaped, cp);
+            src = escaped;
+        } else if (c >= 0x80) {
+            adv = ulen = lmio_utf8_decode(s + i, n - i, &cp);
         }
+        raw_chars++;
+        if (control && (cp < 0x20 ? cp != '\t' && cp != '\n' && cp != '\r'
+                                  : cp >= 0x7F && cp <= 0x9F)) {
+            info->control_chars++;
+            i += adv;
+            continue;
+        }
+        if (cp < 0x80) {
+            prev_class = 0;
+        } else if (nfc) {
+            unsigned cls = lmio_nfc_class(cp);
+            if (cls == LMIO_NFC_CHECK || (cls && prev_class > cls)) {
+                out->len = base;
+                return LMIO_CLEAN_PYTHON;
+            }
+            prev_class = cls;
+        }
+        i += adv;
         if (!tidy) {
-            memcpy(o + w, s + i, len);
-            w += len;
+            memcpy(o + w, src, ulen);
+            w += ulen;
             chars++;
-            i += len;
             continue;
         }
         int space = py_isspace(cp);
         int cr = after_cr;
-        after_cr = c == '\r';
+        after_cr = cp == '\r';
         if (!started && space) {
             changed = 1;
-            i += len;
             continue;
         }
         started = 1;
-        if (c == '\r' || c == '\n') {
-            i++;
-            if (c == '\r') {
+        if (cp == '\r' || cp == '\n') {
+            if (cp == '\r') {
                 changed = 1;
             } else if (cr) { /* the LF of a CRLF (controls between them were removed first) */
                 continue;
@@ -295,20 +367,18 @@ int lmio_clean(const uint8_t *s, size_t n, unsigned steps, lmio_bytevec *out,
             lfs++;
             continue;
         }
-        if (c == '\t') {
+        if (cp == '\t' || cp == ' ') {
             if (blanks_at == SIZE_MAX) {
                 blanks_at = w;
                 blanks_chars = chars;
             }
-            o[w++] = '\t';
+            o[w++] = (uint8_t)cp;
             chars++;
-            i++;
             continue;
         }
-        memcpy(o + w, s + i, len);
-        w += len;
+        memcpy(o + w, src, ulen);
+        w += ulen;
         chars++;
-        i += len;
         blanks_at = SIZE_MAX;
         lfs = 0;
         if (!space) {
@@ -323,6 +393,17 @@ int lmio_clean(const uint8_t *s, size_t n, unsigned steps, lmio_bytevec *out,
     }
     out->len = base + w;
     info->chars = chars;
+    info->raw_chars = raw_chars;
     info->whitespace = changed;
     return LMIO_OK;
+}
+
+int lmio_clean(const uint8_t *s, size_t n, unsigned steps, lmio_bytevec *out,
+               lmio_clean_info *info) {
+    return clean_impl(s, n, steps, 0, out, info);
+}
+
+int lmio_clean_json(const uint8_t *s, size_t n, unsigned steps, lmio_bytevec *out,
+                    lmio_clean_info *info) {
+    return clean_impl(s, n, steps, 1, out, info);
 }

@@ -23,16 +23,26 @@ enum {
 typedef struct {
     size_t control_chars; /* removed */
     size_t chars;         /* code points of the result */
+    size_t raw_chars;     /* code points of the text before cleaning */
     int whitespace;       /* the whitespace step changed the text */
 } lmio_clean_info;
 
-/* lmio_clean returns this (nothing appended) when NFC may change the text: Python decides. */
+/* Returned (nothing appended) when NFC may change the text: Python decides. */
 #define LMIO_CLEAN_PYTHON (-1)
+/* Returned by lmio_clean_json (nothing appended) for an escape that is not one character of a
+ * str: a lone surrogate, or a malformed escape. */
+#define LMIO_CLEAN_ESCAPE (-2)
 
 /* Appends s[0 .. n) (valid UTF-8) cleaned with `steps` (LMIO_CLEAN_* bits) to out. Returns
  * LMIO_OK, LMIO_CLEAN_PYTHON, or LMIO_ENOMEM. */
 int lmio_clean(const uint8_t *s, size_t n, unsigned steps, lmio_bytevec *out,
                lmio_clean_info *info);
+
+/* lmio_clean of the text a JSON string holds, given its body s[0 .. n) (valid UTF-8, between
+ * the quotes, escapes as written): unescaping and cleaning in one pass. Also returns
+ * LMIO_CLEAN_ESCAPE. */
+int lmio_clean_json(const uint8_t *s, size_t n, unsigned steps, lmio_bytevec *out,
+                    lmio_clean_info *info);
 
 /* str.isspace() of one code point (Unicode White_Space and the separators U+001C..U+001F). */
 int lmio_py_isspace(uint32_t cp);

@@ -16,7 +16,6 @@ typedef struct {
     size_t field_len;
     int found;       /* 0: not seen; 1: a string; 2: another value */
     size_t val_a, val_b; /* the string's bytes between its quotes */
-    int val_escaped;
     lmio_bytevec scratch; /* unescaped keys */
 } parser;
 
@@ -150,6 +149,13 @@ static int unescape(const uint8_t *s, size_t a, size_t b, lmio_bytevec *out) {
     return 0;
 }
 
+int lmio_json_unescape(const uint8_t *s, size_t n, lmio_bytevec *out) {
+    size_t before = out->len;
+    int rc = unescape(s, 0, n, out);
+    if (rc) out->len = before;
+    return rc;
+}
+
 static int parse_value(parser *p);
 
 static int parse_number(parser *p) {
@@ -229,7 +235,6 @@ static int parse_container(parser *p, int top) {
             p->found = 1;
             p->val_a = a;
             p->val_b = p->i - 1;
-            p->val_escaped = escaped;
         } else {
             int rc = parse_value(p);
             if (rc) return rc;
@@ -266,7 +271,7 @@ static int parse_value(parser *p) {
 }
 
 int lmio_jsonl_field(const uint8_t *line, size_t n, const uint8_t *field, size_t field_len,
-                     lmio_bytevec *out) {
+                     const uint8_t **value, size_t *value_len) {
     parser p = {.s = line, .n = n, .field = field, .field_len = field_len};
     size_t lead = 0;
     while (lead < n && (line[lead] == ' ' || line[lead] == '\t' || line[lead] == '\r')) lead++;
@@ -284,14 +289,7 @@ int lmio_jsonl_field(const uint8_t *line, size_t n, const uint8_t *field, size_t
         return LMIO_JSONL_PYTHON;
     }
     if (p.found != 1) return LMIO_JSONL_PYTHON;
-    if (!p.val_escaped)
-        return lmio_bytevec_append(out, line + p.val_a, p.val_b - p.val_a) ? LMIO_JSONL_NOMEM
-                                                                         : LMIO_JSONL_FOUND;
-    size_t before = out->len;
-    rc = unescape(line, p.val_a, p.val_b, out);
-    if (rc) {
-        out->len = before;
-        return rc == LMIO_JSONL_NOMEM ? LMIO_JSONL_NOMEM : LMIO_JSONL_PYTHON;
-    }
+    *value = line + p.val_a;
+    *value_len = p.val_b - p.val_a;
     return LMIO_JSONL_FOUND;
 }

@@ -13,16 +13,22 @@
 #include "common.h"
 
 enum {
-    LMIO_JSONL_FOUND = 0,  /* the field's value, unescaped, was appended to out */
+    LMIO_JSONL_FOUND = 0,  /* the field is a string: its body is at *value */
     LMIO_JSONL_PYTHON = 1, /* anything else: let Python read the line */
 };
 
 /* line[0 .. n) is one line (no LF) of valid UTF-8; field[0 .. field_len) is the key as UTF-8.
- * Returns LMIO_JSONL_FOUND, LMIO_JSONL_PYTHON, or LMIO_ENOMEM (negative, see below). */
+ * Returns LMIO_JSONL_FOUND with the string's body (between its quotes, escapes as written) at
+ * value[0 .. *value_len), LMIO_JSONL_PYTHON, or LMIO_JSONL_NOMEM. The body may still escape a
+ * lone surrogate, which lmio_json_unescape and lmio_clean_json report. */
 int lmio_jsonl_field(const uint8_t *line, size_t n, const uint8_t *field, size_t field_len,
-                     lmio_bytevec *out);
+                     const uint8_t **value, size_t *value_len);
 
-/* Returned instead of LMIO_ENOMEM by lmio_jsonl_field, to keep it apart from the statuses. */
+/* Appends the text of a string body found by lmio_jsonl_field to out. Returns 0, 1 for a lone
+ * surrogate (Python's str would hold one: nothing appended), or LMIO_JSONL_NOMEM. */
+int lmio_json_unescape(const uint8_t *s, size_t n, lmio_bytevec *out);
+
+/* Returned instead of LMIO_ENOMEM, to keep it apart from the statuses. */
 #define LMIO_JSONL_NOMEM (-1)
 
 #endif

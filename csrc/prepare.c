@@ -40,35 +40,47 @@ static int push_entry(lmio_prep_result *res, uint8_t status, size_t a, size_t b,
     return LMIO_OK;
 }
 
-/* One line: an entry, or nothing for a blank one. `raw` holds the JSON field's value. */
+/* One line: an entry, or nothing for a blank one. `raw` is room for a text Python cleans. */
 static int do_line(const uint8_t *s, size_t a, size_t b, const lmio_prep_options *opt,
                    lmio_bytevec *raw, lmio_prep_result *res) {
     const uint8_t *line = s + a;
     size_t n = b - a;
     if (n > opt->max_line_bytes) return push_entry(res, LMIO_DOC_LINE, a, b, 0, NULL);
-    if ((n == 0 || line[0] != '{' || opt->mode != LMIO_PREP_JSONL) && lmio_py_blank(line, n))
-        return LMIO_OK;
+    int json = opt->mode == LMIO_PREP_JSONL;
+    if ((n == 0 || line[0] != '{' || !json) && lmio_py_blank(line, n)) return LMIO_OK;
     const uint8_t *text = line;
     size_t len = n;
-    if (opt->mode == LMIO_PREP_JSONL) {
-        raw->len = 0;
-        int rc = lmio_jsonl_field(line, n, opt->field, opt->field_len, raw);
+    if (json) {
+        int rc = lmio_jsonl_field(line, n, opt->field, opt->field_len, &text, &len);
         if (rc == LMIO_JSONL_NOMEM) return LMIO_ENOMEM;
         if (rc != LMIO_JSONL_FOUND) return push_entry(res, LMIO_DOC_LINE, a, b, 0, NULL);
-        text = raw->data ? raw->data : (const uint8_t *)"";
-        len = raw->len;
     }
-    /* documents longer than max_chars are cut into parts by Python (every code point takes at
-     * least a byte, so only long ones need counting) */
-    if (len > opt->max_chars && lmio_utf8_count(text, len) > opt->max_chars)
-        return push_entry(res, LMIO_DOC_LINE, a, b, 0, NULL);
-    res->documents++;
     lmio_clean_info info;
     size_t start = res->text.len;
-    int rc = lmio_clean(text, len, opt->steps, &res->text, &info);
+    int rc = json ? lmio_clean_json(text, len, opt->steps, &res->text, &info)
+                  : lmio_clean(text, len, opt->steps, &res->text, &info);
     if (rc == LMIO_ENOMEM) return rc;
+    if (rc == LMIO_CLEAN_ESCAPE) return push_entry(res, LMIO_DOC_LINE, a, b, 0, NULL);
+    size_t raw_chars = info.raw_chars;
+    if (rc == LMIO_CLEAN_PYTHON) { /* the text as read, for Python to clean */
+        raw->len = 0;
+        if (json) {
+            int u = lmio_json_unescape(text, len, raw);
+            if (u == LMIO_JSONL_NOMEM) return LMIO_ENOMEM;
+            if (u) return push_entry(res, LMIO_DOC_LINE, a, b, 0, NULL); /* a lone surrogate */
+        } else if (lmio_bytevec_append(raw, text, len)) {
+            return LMIO_ENOMEM;
+        }
+        raw_chars = lmio_utf8_count(raw->data, raw->len);
+    }
+    /* documents longer than max_chars are cut into parts by Python */
+    if (raw_chars > opt->max_chars) {
+        res->text.len = start;
+        return push_entry(res, LMIO_DOC_LINE, a, b, 0, NULL);
+    }
+    res->documents++;
     if (rc == LMIO_CLEAN_PYTHON) {
-        if (lmio_bytevec_append(&res->text, text, len)) return LMIO_ENOMEM;
+        if (lmio_bytevec_append(&res->text, raw->data, raw->len)) return LMIO_ENOMEM;
         return push_entry(res, LMIO_DOC_RAW, a, b, 0, NULL);
     }
     res->cleaned++;

@@ -397,10 +397,23 @@ static void check_prepare(rng_t *r, const uint8_t *s, size_t n) {
     size_t w = (size_t)sprintf((char *)line, "{\"a\": [1, {\"text\": 0}], \"text\": \"");
     w += json_escape(r, s, m, line + w);
     w += (size_t)sprintf((char *)line + w, "\", \"z\": -1.5e+3}");
-    lmio_bytevec out = {0};
-    int rc = lmio_jsonl_field(line, w, (const uint8_t *)"text", 4, &out);
-    CHECK(rc == LMIO_JSONL_FOUND && out.len == m && (!m || !memcmp(out.data, s, m)));
+    const uint8_t *value;
+    size_t vlen;
+    CHECK(lmio_jsonl_field(line, w, (const uint8_t *)"text", 4, &value, &vlen) == LMIO_JSONL_FOUND);
+    lmio_bytevec out = {0}, plain = {0}, fused = {0};
+    CHECK(lmio_json_unescape(value, vlen, &out) == 0);
+    CHECK(out.len == m && (!m || !memcmp(out.data, s, m)));
+    /* cleaning the JSON body in one pass equals unescaping, then cleaning */
+    lmio_clean_info a_info, b_info;
+    int a_rc = lmio_clean(s, m, steps, &plain, &a_info);
+    int b_rc = lmio_clean_json(value, vlen, steps, &fused, &b_info);
+    CHECK(a_rc == b_rc && plain.len == fused.len && (!plain.len || !memcmp(plain.data, fused.data, plain.len)));
+    if (a_rc == 0)
+        CHECK(a_info.chars == b_info.chars && a_info.raw_chars == b_info.raw_chars &&
+              a_info.control_chars == b_info.control_chars && a_info.whitespace == b_info.whitespace);
     lmio_bytevec_free(&out);
+    lmio_bytevec_free(&plain);
+    lmio_bytevec_free(&fused);
 
     /* the digest, streamed in random pieces */
     lmio_digest_state st;

@@ -386,13 +386,24 @@ static int clean_is(const char *in, unsigned steps, const char *expected, size_t
     return ok;
 }
 
+/* The field as read and unescaped (NULL: Python's to read), and cleaned by lmio_clean_json
+ * with no step: the same text. */
 static int field_is(const char *line, const char *expected) {
-    lmio_bytevec out = {0};
-    int rc = lmio_jsonl_field((const uint8_t *)line, strlen(line), (const uint8_t *)"text", 4, &out);
-    int ok = expected ? rc == LMIO_JSONL_FOUND && out.len == strlen(expected) &&
-                            !memcmp(out.data ? (const char *)out.data : "", expected, out.len)
-                      : rc == LMIO_JSONL_PYTHON;
+    const uint8_t *value;
+    size_t len;
+    int rc = lmio_jsonl_field((const uint8_t *)line, strlen(line), (const uint8_t *)"text", 4,
+                              &value, &len);
+    if (rc != LMIO_JSONL_FOUND) return !expected && rc == LMIO_JSONL_PYTHON;
+    lmio_bytevec out = {0}, fused = {0};
+    lmio_clean_info info;
+    int unescaped = lmio_json_unescape(value, len, &out);
+    int cleaned = lmio_clean_json(value, len, 0, &fused, &info);
+    int ok = expected ? !unescaped && !cleaned && out.len == strlen(expected) &&
+                            !memcmp(out.data ? (const char *)out.data : "", expected, out.len) &&
+                            fused.len == out.len && (!out.len || !memcmp(fused.data, out.data, out.len))
+                      : unescaped == 1 && cleaned == LMIO_CLEAN_ESCAPE;
     lmio_bytevec_free(&out);
+    lmio_bytevec_free(&fused);
     return ok;
 }
 
