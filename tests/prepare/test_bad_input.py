@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from lmio.errors import DataError
+from lmio.errors import DataError, IntegrityError
 from lmio.prepare import prepare
 from lmio.store import open_dataset
 from lmio.tokenizer import Tokenizer
@@ -110,3 +110,20 @@ def test_a_one_gigabyte_style_line_is_written_in_bounded_rows(
     assert dataset.num_rows >= 30
     (tokens,) = dataset.iter_documents()
     assert tokenizer.decode(tokens[:-1]) == path.read_text().strip()
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_damaged_tokenizer_file_stops_the_run_and_leaves_the_folder_as_it_was(
+    bad_corpus: Path, tokenizer: Tokenizer, tmp_path: Path, workers: int
+) -> None:
+    """The file loads in the background while the run starts: its error still comes, and
+    what the run had written in a new folder is removed."""
+    path = tmp_path / "tok.json"
+    tokenizer.save(path)
+    body = json.loads(path.read_text())
+    body["tokens"][300], body["tokens"][301] = body["tokens"][301], body["tokens"][300]
+    path.write_text(json.dumps(body))
+    out = tmp_path / "ds"
+    with pytest.raises(IntegrityError, match="does not match its checksum"):
+        prepare([bad_corpus / "a.jsonl"], tokenizer=path, out=out, workers=workers)
+    assert not out.exists() or not list(out.iterdir())

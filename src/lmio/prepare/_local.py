@@ -25,7 +25,7 @@ from concurrent.futures.process import BrokenProcessPool
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from lmio.errors import InvalidArgumentError, LmioError
-from lmio.prepare._tokenizers import remember
+from lmio.prepare._tokenizers import TokenizerSource, remember
 
 if TYPE_CHECKING:
     from lmio.tokenizer import Tokenizer
@@ -61,11 +61,12 @@ class LocalExecutor:
     def description(self) -> str:
         return f"local, {self.workers} worker{'s' if self.workers != 1 else ''}"
 
-    def start(self, tokenizer: Tokenizer, checksum: str) -> None:
-        """Start the worker processes now, each holding `tokenizer`, so that they are ready
+    def start(self, source: TokenizerSource) -> None:
+        """Start the worker processes now, each holding the tokenizer, so that they are ready
         (interpreter, imports, tokenizer) by the time the first task comes."""
         if self.workers == 1:
             return
+        tokenizer, checksum = source.get(), source.checksum
         main = getattr(sys.modules["__main__"], "__file__", None)
         if main is not None and not os.path.exists(main):
             raise InvalidArgumentError(
@@ -117,12 +118,13 @@ class LocalExecutor:
             raise InvalidArgumentError("start the executor before giving it tasks")
         return self._pool
 
-    def close(self) -> None:
+    def close(self, *, wait: bool = False) -> None:
         """Let the workers go without waiting for their interpreters to tear down (up to a
         second): they exit on their own. After an error, a task already running finishes in
-        the background; its files are written atomically, so a rerun just finds them."""
+        the background (unless `wait`); its files are written atomically, so a rerun just
+        finds them."""
         if self._pool is not None:
-            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool.shutdown(wait=wait, cancel_futures=True)
             self._pool = None
 
     def __enter__(self) -> LocalExecutor:
@@ -144,8 +146,8 @@ class ThreadExecutor:
     def description(self) -> str:
         return f"local, {self.workers} worker threads" if self.workers > 1 else "local, 1 worker"
 
-    def start(self, tokenizer: Tokenizer, checksum: str) -> None:
-        remember(tokenizer, checksum)
+    def start(self, source: TokenizerSource) -> None:
+        """Threads share this process's tokenizer (the run remembers it): nothing to wait for."""
         if self.workers > 1:
             self._pool = ThreadPoolExecutor(self.workers, thread_name_prefix="lmio-prepare")
 
@@ -166,11 +168,11 @@ class ThreadExecutor:
     def result(self, future: Future[R]) -> R:
         return future.result()
 
-    def close(self) -> None:
-        """Let the threads go; a task already running finishes in the background (its files
-        are written atomically, so a rerun just finds them)."""
+    def close(self, *, wait: bool = False) -> None:
+        """Let the threads go; a task already running finishes in the background (unless
+        `wait`; its files are written atomically, so a rerun just finds them)."""
         if self._pool is not None:
-            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool.shutdown(wait=wait, cancel_futures=True)
             self._pool = None
 
     def __enter__(self) -> ThreadExecutor:

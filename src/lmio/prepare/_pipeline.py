@@ -10,7 +10,6 @@ shards behind, and the same command continues from them.
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import os
 import shutil
@@ -34,15 +33,21 @@ from lmio.prepare._inputs import (
 )
 from lmio.prepare._layout import Layout
 from lmio.prepare._local import LocalExecutor, ThreadExecutor
-from lmio.prepare._output import claim_output, job_identity, publish, read_complete
+from lmio.prepare._output import (
+    claim_output,
+    job_identity,
+    publish,
+    read_complete,
+    remove_owned,
+)
 from lmio.prepare._packing import RowGroupPlan, ShardPlan, ShardPlanner, plan_shards
 from lmio.prepare._report import PrepareReport
 from lmio.prepare._settings import MIN_UNIT_BYTES, JobContext, PrepareSettings
 from lmio.prepare._shard_task import ShardStream, finished_shard, write_planned_shard
-from lmio.prepare._tokenizers import remember
+from lmio.prepare._tokenizers import TokenizerSource
 from lmio.prepare._unit import native_options, process_unit
 from lmio.prepare._unit_files import UnitRecord, load_unit_record, read_unit_index
-from lmio.store._files import exists, is_local, list_names, read_bytes, write_bytes_atomic
+from lmio.store._files import exists, is_local, list_names, write_bytes_atomic
 from lmio.store._manifest import TOKENIZER_NAME, dump_manifest, shard_path
 from lmio.store._shards import WRITER_OPTIONS, ShardRecord, token_type_for
 from lmio.text._clean import CleanOptions
@@ -123,41 +128,50 @@ def prepare(
         raise InvalidArgumentError(f"engine must be 'local' or 'spark', got {engine!r}")
     if workers is not None and workers < 1:
         raise InvalidArgumentError(f"workers must be at least 1, got {workers}")
-    tok, tok_bytes, checksum = _resolve_tokenizer(tokenizer)
-    if append_eos and tok.eos_id is None:
+    source = TokenizerSource.open(tokenizer)  # a file loads in the background
+    if append_eos and source.eos_id is None:
+        source.get()  # what is wrong with a damaged file comes first
         raise InvalidArgumentError(
             "the tokenizer has no <|endoftext|> token to append after each document; "
             "train it with special_tokens=['<|endoftext|>'] or pass append_eos=False (--no-eos)"
         )
     with _input_files(inputs, storage_options) as (files, spool):
-        threads = tok.pattern_name is not None and all(
+        threads = source.native and all(
             native_options(settings, file.url) is not None for file in files
         )
         with _executor(engine, workers, spark_master, threads=threads) as executor:
-            executor.start(tok, checksum)
+            executor.start(source)
             run = _Run(
                 layout=Layout(os.fspath(out)),
                 context=JobContext(
                     out=os.fspath(out),
                     settings=settings,
-                    tokenizer_checksum=checksum,
-                    token_type=token_type_for(tok.vocab_size),
-                    eos_id=tok.eos_id if append_eos else None,
+                    tokenizer_checksum=source.checksum,
+                    token_type=token_type_for(source.vocab_size),
+                    eos_id=source.eos_id if append_eos else None,
                     storage_options=storage_options,
                 ),
-                tokenizer=tok,
+                tokenizer=source,
                 files=files,
                 executor=executor,
                 show_progress=show_progress,
             )
             unit_bytes = _unit_bytes(unit_size, files)
             if run.claim(unit_bytes=unit_bytes, overwrite=overwrite) == "complete":
+                source.get()
                 return run.already_complete()
-            run.store_tokenizer(tok_bytes)
-            if spool is not None:
-                run.place_spool(spool)
-            remember(tok, checksum)
-            report = run.execute(unit_bytes, started=started)
+            try:
+                run.store_tokenizer(source.data)
+                if spool is not None:
+                    run.place_spool(spool)
+                source.remember()
+                report = run.execute(unit_bytes, started=started)
+            except BaseException:
+                source.wait()
+                if source.failed:  # a damaged tokenizer file: leave a new folder as it was
+                    executor.close(wait=True)
+                    run.discard()
+                raise
     report.seconds = time.perf_counter() - started
     logger.info(
         "prepared %s: %d documents, %d tokens in %d shards",
@@ -177,7 +191,7 @@ class _Run:
         *,
         layout: Layout,
         context: JobContext,
-        tokenizer: Tokenizer,
+        tokenizer: TokenizerSource,
         files: list[InputFile],
         executor: Any,
         show_progress: bool | None,
@@ -207,6 +221,11 @@ class _Run:
         )
         return self.state
 
+    def discard(self) -> None:
+        """Remove what this run wrote, if it started the folder (a new claim)."""
+        if self.state == "new":
+            remove_owned(self.layout, self.options)
+
     def already_complete(self) -> PrepareReport:
         body = read_complete(self.layout, self.options)
         report = PrepareReport.from_counts(self.layout.out, body.get("report", {}), body["totals"])
@@ -220,7 +239,7 @@ class _Run:
         if self.state == "resume" and exists(url, storage_options=self.options):
             return
         if data is None:
-            self.tokenizer.save(url, storage_options=self.options)
+            self.tokenizer.get().save(url, storage_options=self.options)
         else:
             write_bytes_atomic(url, data, storage_options=self.options)
 
@@ -385,6 +404,7 @@ class _Run:
     def _publish(self, plans: list[ShardPlan], shards: dict[int, ShardRecord]) -> None:
         import pyarrow as pa
 
+        self.tokenizer.get()  # loaded and checked, even when no unit needed it
         context, report = self.context, self.report
         entries = [
             {"path": shard_path(p.index), "documents": p.documents, **shards[p.index].to_dict()}
@@ -518,25 +538,6 @@ class _ShardWriter:
         for future in self._pooled.values():
             future.cancel()
         self._thread.shutdown()
-
-
-def _resolve_tokenizer(
-    tokenizer: Tokenizer | str | os.PathLike[str],
-) -> tuple[Tokenizer, bytes | None, str]:
-    """The tokenizer, the exact bytes of its file when it was given as one, and its checksum.
-
-    The checksum covers the whole vocabulary: a file's was verified when it was loaded, so it
-    is read from the file rather than computed again.
-    """
-    if isinstance(tokenizer, Tokenizer):
-        return tokenizer, None, tokenizer.checksum
-    if isinstance(tokenizer, (str, os.PathLike)):
-        data = read_bytes(tokenizer)
-        return Tokenizer.load(tokenizer), data, str(json.loads(data)["checksum"])
-    raise InvalidArgumentError(
-        "tokenizer must be a Tokenizer or the path of an lmio tokenizer file, "
-        f"got {type(tokenizer).__name__}"
-    )
 
 
 @contextlib.contextmanager

@@ -59,8 +59,10 @@ def row_group_table(
         )
     flat = np.ascontiguousarray(np.concatenate(values))
     item = pa.uint16() if context.token_type == "uint16" else pa.uint32()
-    tokens = pa.ListArray.from_arrays(
-        _array(pa.int32(), offsets.astype(np.int32)), _array(item, flat)
+    tokens = pa.ListArray.from_arrays(  # the shard's own list type: casting to it costs nothing
+        _array(pa.int32(), offsets.astype(np.int32)),
+        _array(item, flat),
+        type=pa.list_(pa.field("item", item, nullable=False)),
     )
     encoded = [name.encode() for name in names]
     dictionary = pa.Array.from_buffers(

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from lmio.errors import InvalidArgumentError, LmioError
 
 if TYPE_CHECKING:
-    from lmio.tokenizer import Tokenizer
+    from lmio.prepare._tokenizers import TokenizerSource
 
 __all__ = ["SparkExecutor", "SparkTaskError"]
 
@@ -65,7 +65,7 @@ class SparkExecutor:
     def description(self) -> str:
         return f"spark, master {self.master}"
 
-    def start(self, tokenizer: Tokenizer, checksum: str) -> None:
+    def start(self, source: TokenizerSource) -> None:
         """Nothing to start: Spark tasks load the tokenizer stored beside the shards."""
 
     def map_unordered(
@@ -82,7 +82,7 @@ class SparkExecutor:
         for index, result in results:
             yield tasks[index], result
 
-    def close(self) -> None:
+    def close(self, *, wait: bool = False) -> None:
         """The session stays up for the next run in this process; Spark stops it at exit."""
 
     def __enter__(self) -> SparkExecutor:

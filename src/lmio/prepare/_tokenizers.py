@@ -1,19 +1,163 @@
-"""One tokenizer per worker process, loaded once from the dataset's copy and checked."""
+"""The run's tokenizer, and one tokenizer per worker, loaded once and checked.
+
+A tokenizer file is loaded in the background while the first units are read and cleaned
+(after the run has set up, which the load would slow down: both hold the GIL): what the run
+needs at once (the checksum, the vocabulary size, the EOS id) comes from a quick look at the
+file, and a unit waits for the tokenizer itself only when it first encodes. The loaded tokenizer is checked against that quick look. If loading fails (a
+damaged file), the run stops with the loader's error, and a folder it had just claimed is
+left as it was found.
+"""
 
 from __future__ import annotations
 
+import json
+import os
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future
 from typing import TYPE_CHECKING
 
-from lmio.errors import IntegrityError
+from lmio.errors import IntegrityError, InvalidArgumentError
 from lmio.prepare._layout import Layout
 from lmio.prepare._settings import JobContext
+from lmio.store._files import read_bytes
 
 if TYPE_CHECKING:
     from lmio.tokenizer import Tokenizer
 
-__all__ = ["remember", "tokenizer_for"]
+__all__ = ["TokenizerSource", "remember", "tokenizer_for"]
 
-_LOADED: dict[str, Tokenizer] = {}
+EOS = "<|endoftext|>"
+
+_LOADED: dict[str, Tokenizer | Future[Tokenizer]] = {}
+
+
+class TokenizerSource:
+    """The tokenizer a run was given: an object, or a file being loaded in the background."""
+
+    def __init__(
+        self,
+        *,
+        checksum: str,
+        vocab_size: int,
+        eos_id: int | None,
+        native: bool,
+        data: bytes | None,
+        tokenizer: Tokenizer | None = None,
+        load: Callable[[], Tokenizer] | None = None,
+    ) -> None:
+        self.checksum = checksum
+        self.vocab_size = vocab_size
+        self.eos_id = eos_id
+        self.native = native  # a named pattern: the C scanners encode it
+        self.data = data  # the file's exact bytes, when given as one
+        self._tokenizer = tokenizer
+        self._load = load
+        self._loading: Future[Tokenizer] | None = None
+
+    @classmethod
+    def open(cls, tokenizer: Tokenizer | str | os.PathLike[str]) -> TokenizerSource:
+        """The checksum of a file is read from it (loading verifies it), not computed again."""
+        from lmio.tokenizer import Tokenizer
+
+        if isinstance(tokenizer, Tokenizer):
+            return cls._of(tokenizer, tokenizer.checksum, None)
+        if not isinstance(tokenizer, (str, os.PathLike)):
+            raise InvalidArgumentError(
+                "tokenizer must be a Tokenizer or the path of an lmio tokenizer file, "
+                f"got {type(tokenizer).__name__}"
+            )
+        data = read_bytes(tokenizer)
+        try:
+            body = json.loads(data)
+            checksum = str(body["checksum"])
+            specials = {str(k): int(v) for k, v in body["special_tokens"].items()}
+            vocab_size = max(len(body["tokens"]) - 1, *specials.values(), -1) + 1
+            native = body["pattern"]["name"] is not None
+        except (ValueError, KeyError, TypeError, AttributeError):  # loading says what is wrong
+            loaded = Tokenizer.load(tokenizer)
+            return cls._of(loaded, str(json.loads(data)["checksum"]), data)
+        path = os.fspath(tokenizer)
+        eos_id = specials.get(EOS)
+
+        def load() -> Tokenizer:
+            loaded = Tokenizer.load(path)
+            _check(loaded, vocab_size, eos_id, checksum)
+            return loaded
+
+        return cls(
+            checksum=checksum,
+            vocab_size=vocab_size,
+            eos_id=eos_id,
+            native=native,
+            data=data,
+            load=load,
+        )
+
+    @classmethod
+    def _of(cls, tokenizer: Tokenizer, checksum: str, data: bytes | None) -> TokenizerSource:
+        return cls(
+            checksum=checksum,
+            vocab_size=tokenizer.vocab_size,
+            eos_id=tokenizer.eos_id,
+            native=tokenizer.pattern_name is not None,
+            data=data,
+            tokenizer=tokenizer,
+        )
+
+    def start(self) -> None:
+        """Start loading the file in the background (once; a given object is ready)."""
+        load = self._load
+        if load is None or self._loading is not None:
+            return
+        loading: Future[Tokenizer] = Future()
+        self._loading = loading
+
+        def run() -> None:
+            try:
+                loading.set_result(load())
+            except BaseException as exc:
+                loading.set_exception(exc)
+
+        threading.Thread(target=run, name="lmio-load-tokenizer", daemon=True).start()
+
+    def get(self) -> Tokenizer:
+        """The tokenizer (loading it, or waiting for it to load); loading errors come here."""
+        if self._tokenizer is None:
+            self.start()
+        if self._tokenizer is None and self._loading is not None:
+            self._tokenizer = self._loading.result()
+        if self._tokenizer is None:  # pragma: no cover - open() sets one or the other
+            raise InvalidArgumentError("no tokenizer was given")
+        return self._tokenizer
+
+    @property
+    def failed(self) -> bool:
+        """Whether loading the file failed (then `get` raises why)."""
+        loading = self._loading
+        return loading is not None and loading.done() and loading.exception() is not None
+
+    def remember(self) -> None:
+        """Let `tokenizer_for` in this process use this tokenizer (once loaded)."""
+        self.start()
+        if self._tokenizer is not None:
+            remember(self._tokenizer, self.checksum)
+        elif self._loading is not None:
+            _LOADED[self.checksum] = self._loading
+
+    def wait(self) -> None:
+        """Until the background load is over, however it ends."""
+        if self._loading is not None:
+            self._loading.exception()
+
+
+def _check(tokenizer: Tokenizer, vocab_size: int, eos_id: int | None, checksum: str) -> None:
+    if tokenizer.vocab_size != vocab_size or tokenizer.eos_id != eos_id:
+        raise IntegrityError(
+            f"the tokenizer {checksum} loaded with {tokenizer.vocab_size} ids and EOS "
+            f"{tokenizer.eos_id}, but its file lists {vocab_size} and {eos_id}; the file was "
+            "replaced while the run started: rerun prepare"
+        )
 
 
 def remember(tokenizer: Tokenizer, checksum: str) -> None:
@@ -22,17 +166,21 @@ def remember(tokenizer: Tokenizer, checksum: str) -> None:
 
 
 def tokenizer_for(context: JobContext) -> Tokenizer:
-    tokenizer = _LOADED.get(context.tokenizer_checksum)
-    if tokenizer is None:
+    entry = _LOADED.get(context.tokenizer_checksum)
+    if isinstance(entry, Future):  # this process's run, loading it in the background
+        tokenizer: Tokenizer = entry.result()
+        _LOADED[context.tokenizer_checksum] = tokenizer
+        return tokenizer
+    if entry is None:
         from lmio.tokenizer import Tokenizer
 
         url = Layout(context.out).tokenizer
-        tokenizer = Tokenizer.load(url, storage_options=context.storage_options)
-        checksum = tokenizer.checksum
+        entry = Tokenizer.load(url, storage_options=context.storage_options)
+        checksum = entry.checksum
         if checksum != context.tokenizer_checksum:
             raise IntegrityError(
                 f"{url} has checksum {checksum}, not the {context.tokenizer_checksum} "
                 "this run started with; it was replaced while the run went on: rerun prepare"
             )
-        _LOADED[context.tokenizer_checksum] = tokenizer
-    return tokenizer
+        _LOADED[context.tokenizer_checksum] = entry
+    return entry

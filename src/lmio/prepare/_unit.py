@@ -127,11 +127,11 @@ class _LongDocument:
 
 
 class _UnitWorker:
-    def __init__(self, context: JobContext, unit: Unit, tokenizer: Tokenizer) -> None:
+    def __init__(self, context: JobContext, unit: Unit) -> None:
         self.context = context
         self.settings = context.settings
         self.unit = unit
-        self.tokenizer = tokenizer
+        self.tokenizer: Tokenizer | None = None  # taken when first needed: it may still load
         self.record = UnitRecord(unit.index)
         self.cleaner = Cleaner(self.settings.clean, self.record.clean)
         self.seen: set[bytes] = set()
@@ -358,11 +358,13 @@ class _UnitWorker:
         rows = self.rows
         if not len(rows):
             return
-        tokens, index = encode_rows(rows, self.tokenizer, self.context)
-        sinks[0].write(tokens.view("u1"))
-        sinks[1].write(index.view("u1"))
-        self.record.rows += len(index)
-        self.record.tokens += len(tokens)
+        if self.tokenizer is None:
+            self.tokenizer = tokenizer_for(self.context)
+        for tokens, index in encode_rows(rows, self.tokenizer, self.context):
+            sinks[0].write(tokens.view("u1"))
+            sinks[1].write(index.view("u1"))
+            self.record.rows += len(index)
+            self.record.tokens += len(tokens)
         self.rows = PendingRows()
 
 
@@ -386,4 +388,4 @@ def _record_limit(settings: PrepareSettings) -> int:
 
 def process_unit(context: JobContext, unit: Unit) -> UnitRecord:
     """Run phase 1 for `unit`; its files and record land in the work folder atomically."""
-    return _UnitWorker(context, unit, tokenizer_for(context)).run()
+    return _UnitWorker(context, unit).run()

@@ -122,7 +122,8 @@ def work_file(url: str, storage_options: dict[str, Any] | None) -> Iterator[Hash
             yield HashingWriter(raw)
         return
     target = Path(url[len("file://") :] if url.startswith("file://") else url)
-    target.parent.mkdir(parents=True, exist_ok=True)
+    if not target.parent.is_dir():
+        target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     try:
         with os.fdopen(fd, "wb") as raw:
@@ -233,38 +234,34 @@ def index_dtype() -> np.dtype[Any]:
 
 def encode_rows(
     rows: PendingRows, tokenizer: Tokenizer, context: JobContext
-) -> tuple[npt.NDArray[Any], npt.NDArray[Any]]:
-    """Tokenize the rows (EOS after each document's last row): the tokens for
-    `<unit>.tokens.bin` and the records for `<unit>.index.bin`.
+) -> Iterator[tuple[npt.NDArray[Any], npt.NDArray[Any]]]:
+    """Tokenize the rows (EOS after each document's last row): for each batch of them as they
+    were queued, the tokens for `<unit>.tokens.bin` and the records for `<unit>.index.bin`.
 
     Special-token text in documents is ordinary text: only the appended EOS is a control token.
     """
     import numpy as np
 
-    texts = rows._texts
-    text = texts[0] if len(texts) == 1 else b"".join(texts)
-    bases = np.cumsum([0, *(len(t) for t in texts[:-1])], dtype=np.int64)
-    offsets = np.concatenate(
-        [
-            np.zeros(1, dtype=np.int64),
-            *(ends + base for ends, base in zip(rows._ends, bases, strict=True)),
-        ]
-    )
-    flat, token_offsets = tokenizer.encode_utf8_batch_to_numpy(text, offsets, num_threads=1)
-    last = np.concatenate(rows._last)
     dtype = token_dtype(context)
-    values = flat.astype(dtype)
-    counts = np.diff(token_offsets)
-    if context.eos_id is not None and last.any():
-        values = np.insert(values, token_offsets[1:][last], np.asarray(context.eos_id, dtype=dtype))
-        counts = counts + last
-    index = np.zeros(rows.rows, dtype=index_dtype())
-    index["doc_id"] = np.concatenate(rows._doc_ids)
-    index["n_tokens"] = counts
-    index["last"] = last
-    index["keep"] = np.concatenate(rows._keep)
-    index["hash"] = np.frombuffer(b"".join(rows._hashes), dtype=np.uint8).reshape(-1, 16)
-    return values, index
+    eos = None if context.eos_id is None else np.asarray(context.eos_id, dtype=dtype)
+    for text, ends, ids, last, keep, hashes in zip(
+        rows._texts, rows._ends, rows._doc_ids, rows._last, rows._keep, rows._hashes, strict=True
+    ):
+        offsets = np.zeros(len(ends) + 1, dtype=np.int64)
+        offsets[1:] = ends
+        flat, token_offsets = tokenizer.encode_utf8_batch_to_numpy(text, offsets, num_threads=1)
+        values = flat.astype(dtype)
+        counts = np.diff(token_offsets)
+        if eos is not None and last.any():
+            values = np.insert(values, token_offsets[1:][last], eos)
+            counts = counts + last
+        index = np.zeros(len(ends), dtype=index_dtype())
+        index["doc_id"] = ids
+        index["n_tokens"] = counts
+        index["last"] = last
+        index["keep"] = keep
+        index["hash"] = np.frombuffer(hashes, dtype=np.uint8).reshape(-1, 16)
+        yield values, index
 
 
 def _path(url: str) -> str:
