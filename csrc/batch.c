@@ -148,6 +148,45 @@ void lmio_batch_copy(const lmio_batch *b, uint32_t *tokens, int64_t *offsets) {
     offsets[b->n_docs] = (int64_t)pos;
 }
 
+int lmio_batch_copy_as(const lmio_batch *b, const uint8_t *append, uint32_t token, int itemsize,
+                       void *tokens, int64_t *offsets, uint32_t *bad) {
+    if (itemsize != 2 && itemsize != 4) return LMIO_EINVAL;
+    uint32_t limit = itemsize == 2 ? 0xFFFFu : 0xFFFFFFFFu;
+    uint16_t *t16 = tokens;
+    uint32_t *t32 = tokens;
+    size_t pos = 0, k = 0;
+    for (size_t d = 0; d < b->n_docs; d++) {
+        offsets[d] = (int64_t)pos;
+        for (; k < b->n_items && b->items[k].doc == d; k++) {
+            const work_item *it = &b->items[k];
+            const uint32_t *src = b->bufs[it->thread].data + it->out_start;
+            if (itemsize == 4) {
+                if (it->out_len) memcpy(t32 + pos, src, it->out_len * sizeof(uint32_t));
+            } else {
+                for (size_t i = 0; i < it->out_len; i++) {
+                    if (src[i] > limit) {
+                        *bad = src[i];
+                        return LMIO_EINVAL;
+                    }
+                    t16[pos + i] = (uint16_t)src[i];
+                }
+            }
+            pos += it->out_len;
+        }
+        if (append && append[d]) {
+            if (token > limit) {
+                *bad = token;
+                return LMIO_EINVAL;
+            }
+            if (itemsize == 4) t32[pos] = token;
+            else t16[pos] = (uint16_t)token;
+            pos++;
+        }
+    }
+    offsets[b->n_docs] = (int64_t)pos;
+    return LMIO_OK;
+}
+
 void lmio_batch_free(lmio_batch *b) {
     if (!b) return;
     for (int t = 0; b->bufs && t < b->nthreads; t++) lmio_u32vec_free(&b->bufs[t]);

@@ -20,6 +20,13 @@ size_t lmio_batch_total(const lmio_batch *b);
  * document i's tokens). */
 void lmio_batch_copy(const lmio_batch *b, uint32_t *tokens, int64_t *offsets);
 
+/* lmio_batch_copy that also appends `token` after each document d with append[d] != 0 (append
+ * may be NULL: none) and stores the ids in `itemsize` bytes (2 or 4, native order): tokens must
+ * hold lmio_batch_total + the appended count, offsets count the appended ids. Returns
+ * LMIO_EINVAL, with *bad the id, when an id does not fit in itemsize bytes. */
+int lmio_batch_copy_as(const lmio_batch *b, const uint8_t *append, uint32_t token, int itemsize,
+                       void *tokens, int64_t *offsets, uint32_t *bad);
+
 void lmio_batch_free(lmio_batch *b);
 
 #endif

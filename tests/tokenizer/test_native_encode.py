@@ -360,3 +360,39 @@ def test_the_dedup_digest_of_long_inputs() -> None:
     data = np.random.default_rng(0).integers(0, 256, 300_000, dtype=np.uint8).tobytes()
     for size in (0, 1, 16, 17, 128, 129, 240, 241, 1024, 1025, 1088, 16384, 16385, 300_000):
         assert _native.digest(data[:size]) == xxhash.xxh3_128_digest(data[:size]), size
+
+
+@HYPO
+@given(st.lists(st.text(max_size=30), max_size=8), st.data())
+def test_encode_utf8_batch_appends_and_narrows(texts: list[str], data: st.DataObject) -> None:
+    """An id appended after the flagged documents, the ids in 16 bits: the same as appending
+    and casting the plain result."""
+    p = pair("gpt4", 1000)
+    raw = [text.encode("utf-8", "replace") for text in texts]
+    offsets = np.cumsum([0, *map(len, raw)], dtype=np.int64)
+    flags = np.array(
+        data.draw(st.lists(st.booleans(), min_size=len(raw), max_size=len(raw))), dtype=np.uint8
+    )
+    plain, cuts = p.ours.encode_utf8_batch(b"".join(raw), offsets, 1)
+    flat = np.frombuffer(plain, dtype=np.uint32)
+    bounds = np.frombuffer(cuts, dtype=np.int64)
+    expected = np.insert(flat, bounds[1:][flags.astype(bool)], 999).astype(np.uint16)
+    tokens, got_bounds = p.ours.encode_utf8_batch(
+        b"".join(raw), offsets, 1, append=flags, token=999, itemsize=2
+    )
+    assert np.array_equal(np.frombuffer(tokens, dtype=np.uint16), expected)
+    assert np.array_equal(
+        np.frombuffer(got_bounds, dtype=np.int64),
+        bounds + np.concatenate([[0], np.cumsum(flags)]),
+    )
+
+
+def test_encode_utf8_batch_refuses_ids_that_do_not_fit() -> None:
+    p = pair("gpt4", 1000)
+    offsets = np.array([0, 2], dtype=np.int64)
+    with pytest.raises(ValueError, match="does not fit in 2 bytes"):
+        p.ours.encode_utf8_batch(b"ab", offsets, 1, append=b"\x01", token=70000, itemsize=2)
+    with pytest.raises(ValueError, match="one byte per document"):
+        p.ours.encode_utf8_batch(b"ab", offsets, 1, append=b"\x01\x01", token=1)
+    with pytest.raises(ValueError, match="itemsize"):
+        p.ours.encode_utf8_batch(b"ab", offsets, 1, itemsize=3)

@@ -243,18 +243,22 @@ def encode_rows(
     import numpy as np
 
     dtype = token_dtype(context)
-    eos = None if context.eos_id is None else np.asarray(context.eos_id, dtype=dtype)
+    eos = context.eos_id
     for text, ends, ids, last, keep, hashes in zip(
         rows._texts, rows._ends, rows._doc_ids, rows._last, rows._keep, rows._hashes, strict=True
     ):
         offsets = np.zeros(len(ends) + 1, dtype=np.int64)
         offsets[1:] = ends
-        flat, token_offsets = tokenizer.encode_utf8_batch_to_numpy(text, offsets, num_threads=1)
-        values = flat.astype(dtype)
+        flat, token_offsets = tokenizer.encode_utf8_batch_to_numpy(
+            text,
+            offsets,
+            num_threads=1,
+            append_id=eos,
+            append=last if eos is not None else None,
+            dtype=context.token_type,
+        )
+        values = flat.astype(dtype, copy=False)  # little-endian: the same array here
         counts = np.diff(token_offsets)
-        if eos is not None and last.any():
-            values = np.insert(values, token_offsets[1:][last], eos)
-            counts = counts + last
         index = np.zeros(len(ends), dtype=index_dtype())
         index["doc_id"] = ids
         index["n_tokens"] = counts

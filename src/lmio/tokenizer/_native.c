@@ -396,18 +396,25 @@ static int is_i64_buffer(const Py_buffer *view) {
     return (f[0] == 'q' || (f[0] == 'l' && sizeof(long) == 8)) && f[1] == 0;
 }
 
-/* (tokens, offsets) as bytearrays, like encode_batch's, for a batch already in one list. */
-static PyObject *batch_result(lmio_batch *batch, size_t n) {
+/* (tokens, offsets) of a batch, with `token` appended after the documents flagged in `append`
+ * (NULL: none) and the ids stored in `itemsize` bytes. */
+static PyObject *batch_result_as(lmio_batch *batch, size_t n, const uint8_t *append,
+                                 uint32_t token, int itemsize) {
     size_t total = lmio_batch_total(batch);
-    PyObject *tokens = PyByteArray_FromStringAndSize(NULL, (Py_ssize_t)(total * 4));
+    for (size_t i = 0; append && i < n; i++) total += append[i] != 0;
+    PyObject *tokens = PyByteArray_FromStringAndSize(NULL, (Py_ssize_t)(total * (size_t)itemsize));
     PyObject *offsets =
         tokens ? PyByteArray_FromStringAndSize(NULL, (Py_ssize_t)((n + 1) * sizeof(int64_t)))
                : NULL;
     PyObject *res = NULL;
     if (tokens && offsets) {
-        lmio_batch_copy(batch, (uint32_t *)PyByteArray_AS_STRING(tokens),
-                        (int64_t *)PyByteArray_AS_STRING(offsets));
-        res = PyTuple_Pack(2, tokens, offsets);
+        uint32_t bad = 0;
+        if (lmio_batch_copy_as(batch, append, token, itemsize, PyByteArray_AS_STRING(tokens),
+                               (int64_t *)PyByteArray_AS_STRING(offsets), &bad))
+            PyErr_Format(PyExc_ValueError, "token id %lu does not fit in %d bytes",
+                         (unsigned long)bad, itemsize);
+        else
+            res = PyTuple_Pack(2, tokens, offsets);
     }
     Py_XDECREF(tokens);
     Py_XDECREF(offsets);
@@ -415,14 +422,18 @@ static PyObject *batch_result(lmio_batch *batch, size_t n) {
 }
 
 static PyObject *Encoder_encode_utf8_batch(EncoderObject *self, PyObject *args, PyObject *kwds) {
-    static char *kwlist[] = {"buffer", "offsets", "num_threads", NULL};
-    PyObject *text_obj, *offs_obj;
-    int nthreads;
-    if (!PyArg_ParseTupleAndKeywords(args, kwds, "OOi:encode_utf8_batch", kwlist, &text_obj,
-                                     &offs_obj, &nthreads))
+    static char *kwlist[] = {"buffer", "offsets", "num_threads", "append", "token", "itemsize",
+                             NULL};
+    PyObject *text_obj, *offs_obj, *append_obj = Py_None;
+    int nthreads, itemsize = 4;
+    unsigned int token = 0;
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "OOi|$OIi:encode_utf8_batch", kwlist, &text_obj,
+                                     &offs_obj, &nthreads, &append_obj, &token, &itemsize))
         return NULL;
     if (encoder_ready(self, 1)) return NULL;
-    Py_buffer text, offs;
+    if (itemsize != 2 && itemsize != 4)
+        return PyErr_Format(PyExc_ValueError, "itemsize must be 2 or 4, got %d", itemsize);
+    Py_buffer text, offs, flags = {0};
     if (PyObject_GetBuffer(text_obj, &text, PyBUF_C_CONTIGUOUS) < 0) return NULL;
     if (PyObject_GetBuffer(offs_obj, &offs, PyBUF_FORMAT | PyBUF_C_CONTIGUOUS) < 0) {
         PyBuffer_Release(&text);
@@ -438,6 +449,14 @@ static PyObject *Encoder_encode_utf8_batch(EncoderObject *self, PyObject *args, 
     }
     const int64_t *o = offs.buf;
     size_t n = (size_t)offs.len / 8 - 1;
+    if (append_obj != Py_None) {
+        if (PyObject_GetBuffer(append_obj, &flags, PyBUF_C_CONTIGUOUS) < 0) goto done;
+        if ((size_t)flags.len != n || flags.itemsize != 1) {
+            PyErr_Format(PyExc_ValueError, "append must hold one byte per document (%zu), got %zd",
+                         n, flags.len);
+            goto done;
+        }
+    }
     for (size_t i = 0; i <= n; i++) {
         if (o[i] < 0 || o[i] > (int64_t)text.len || (i && o[i] < o[i - 1])) {
             PyErr_Format(PyExc_ValueError,
@@ -461,11 +480,13 @@ static PyObject *Encoder_encode_utf8_batch(EncoderObject *self, PyObject *args, 
     Py_BEGIN_ALLOW_THREADS
     rc = lmio_encode_batch(self->enc, ptrs, lens, n, NULL, nthreads, &batch);
     Py_END_ALLOW_THREADS
-    res = rc ? raise_status(rc, NULL) : batch_result(batch, n);
+    res = rc ? raise_status(rc, NULL)
+             : batch_result_as(batch, n, flags.buf, (uint32_t)token, itemsize);
 done:
     lmio_batch_free(batch);
     PyMem_Free(ptrs);
     PyMem_Free(lens);
+    if (flags.obj) PyBuffer_Release(&flags);
     PyBuffer_Release(&text);
     PyBuffer_Release(&offs);
     return res;
@@ -588,9 +609,11 @@ static PyMethodDef Encoder_methods[] = {
      "tokens and int64 offsets (len(texts) + 1) as bytearrays, encoded on native threads."},
     {"encode_utf8_batch", (PyCFunction)(void (*)(void))Encoder_encode_utf8_batch,
      METH_VARARGS | METH_KEYWORDS,
-     "encode_utf8_batch(buffer, offsets, num_threads) -> (tokens, offsets): like encode_batch, "
-     "for documents given as UTF-8 bytes buffer[offsets[i]:offsets[i + 1]] (int64 offsets); "
-     "no special tokens are recognised."},
+     "encode_utf8_batch(buffer, offsets, num_threads, *, append=None, token=0, itemsize=4) -> "
+     "(tokens, offsets): like encode_batch, for documents given as UTF-8 bytes "
+     "buffer[offsets[i]:offsets[i + 1]] (int64 offsets); no special tokens are recognised. "
+     "`token` is appended after each document flagged in `append` (one byte each), and the "
+     "ids are stored in itemsize (2 or 4) bytes."},
     {"encode_pieces", (PyCFunction)Encoder_encode_pieces, METH_O,
      "encode_pieces(pieces) -> list[int]: BPE of pieces already split (custom patterns)."},
     {"decode_bytes", (PyCFunction)Encoder_decode_bytes, METH_O,

@@ -37,11 +37,20 @@ class Encoder:
         """(native-endian uint32 tokens, int64 offsets of len(texts) + 1), encoded on native
         threads without the GIL; num_threads <= 1 runs on the calling thread."""
     def encode_utf8_batch(
-        self, buffer: Buffer, offsets: Buffer, num_threads: int
+        self,
+        buffer: Buffer,
+        offsets: Buffer,
+        num_threads: int,
+        *,
+        append: Buffer | None = None,
+        token: int = 0,
+        itemsize: int = 4,
     ) -> tuple[bytearray, bytearray]:
         """encode_batch of the documents buffer[offsets[i]:offsets[i + 1]] (UTF-8; offsets a
         buffer of native int64, non-decreasing, within the buffer): no str objects are made.
-        No special tokens are recognised: their text is ordinary text."""
+        No special tokens are recognised: their text is ordinary text. `token` is appended
+        after each document whose byte in `append` is not 0, and the ids are stored in
+        `itemsize` bytes (2: ValueError for an id above 65535), native order."""
     def encode_pieces(self, pieces: Sequence[bytes]) -> list[int]:
         """BPE of pieces already split (any bytes): the whole piece if it is a token."""
     def decode_bytes(self, ids: Sequence[int] | Buffer) -> bytes:

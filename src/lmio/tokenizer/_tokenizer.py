@@ -277,33 +277,65 @@ class Tokenizer:
         offsets: Any,
         *,
         num_threads: int | None = None,
-    ) -> tuple[npt.NDArray[np.uint32], npt.NDArray[np.int64]]:
+        append_id: int | None = None,
+        append: Any = None,
+        dtype: Literal["uint16", "uint32"] = "uint32",
+    ) -> tuple[npt.NDArray[np.unsignedinteger[Any]], npt.NDArray[np.int64]]:
         """`encode_batch_to_numpy(texts, disallowed_special=())` of the texts whose UTF-8 is
         `buffer[offsets[i]:offsets[i + 1]]` (`offsets`: int64, len(texts) + 1, non-decreasing),
         without making str objects: special-token text is ordinary text. The buffer must be
-        valid UTF-8."""
+        valid UTF-8.
+
+        `append_id`, if given, is added after every text, or after those where the bool array
+        `append` is true (an EOS, say), and counts in the offsets; `dtype="uint16"` stores the
+        ids in 16 bits (InvalidArgumentError for an id that does not fit).
+        """
         import numpy as np
 
         threads = default_num_threads() if num_threads is None else num_threads
         if threads < 1:
             raise InvalidArgumentError(f"num_threads must be at least 1, got {threads}")
+        if dtype not in ("uint16", "uint32"):
+            raise InvalidArgumentError(f"dtype must be 'uint16' or 'uint32', got {dtype!r}")
         bounds = np.ascontiguousarray(offsets, dtype=np.int64)
+        n = max(len(bounds) - 1, 0)
+        flags = None
+        if append_id is not None:
+            flags = np.ones(n, dtype=np.uint8) if append is None else np.asarray(append, np.uint8)
+            if flags.shape != (n,):
+                raise InvalidArgumentError(f"append must hold one flag per text ({n})")
         if self._engine_name != "native" or self._pattern.native_id is None:
             data = bytes(buffer)
             edges = bounds.tolist()
             texts = [data[a:b].decode("utf-8") for a, b in itertools.pairwise(edges)]
-            return self.encode_batch_to_numpy(texts, num_threads=threads, disallowed_special=())
+            flat, cuts = self.encode_batch_to_numpy(
+                texts, num_threads=threads, disallowed_special=()
+            )
+            if flags is not None and append_id is not None:
+                chosen = flags.astype(bool)
+                flat = np.insert(flat, cuts[1:][chosen], np.uint32(append_id))
+                cuts = cuts + np.concatenate([[0], np.cumsum(chosen)])
+            if dtype == "uint16" and flat.size and int(flat.max()) > 0xFFFF:
+                raise InvalidArgumentError("token ids above 65535 do not fit in uint16")
+            return flat.astype(dtype), cuts
         from lmio.tokenizer import _native
 
         encoder = self._engine
         if not isinstance(encoder, _native.Encoder):  # pragma: no cover - native engines are
             raise InvalidArgumentError("this tokenizer has no native encoder")
         try:
-            flat_buffer, offset_buffer = encoder.encode_utf8_batch(buffer, bounds.data, threads)
-        except ValueError as exc:
+            flat_buffer, offset_buffer = encoder.encode_utf8_batch(
+                buffer,
+                bounds.data,
+                threads,
+                append=None if flags is None else flags.data,
+                token=0 if append_id is None else append_id,
+                itemsize=2 if dtype == "uint16" else 4,
+            )
+        except (ValueError, OverflowError) as exc:
             raise InvalidArgumentError(f"cannot encode: {exc}") from None
         return (
-            np.frombuffer(flat_buffer, dtype=np.uint32),
+            np.frombuffer(flat_buffer, dtype=np.uint16 if dtype == "uint16" else np.uint32),
             np.frombuffer(offset_buffer, dtype=np.int64),
         )
 
