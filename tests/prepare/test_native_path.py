@@ -11,6 +11,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from lmio.errors import DataError
 from lmio.prepare import Documents, prepare
@@ -207,3 +209,75 @@ def test_errors_name_the_same_place(
                 out=tmp_path / (native_switch + "u"),
                 on_invalid="error",
             )
+
+
+LINE_PIECES = [
+    '{"text": "%s"}',
+    '{"id": 1, "text": "%s", "more": [1, {"text": "no"}]}',
+    '{"text": "%s", "text": "dup %s"}',
+    ' {"text": "%s"} ',
+    '{"text": "%s\\ud800"}',
+    '{"title": "%s"}',
+    '{"text": %s}',
+    "%s",
+    "",
+]
+
+
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    lines=st.lists(
+        st.tuples(
+            st.lists(
+                st.sampled_from(
+                    [
+                        "a",
+                        "b ",
+                        "\\n",
+                        "\\r\\n",
+                        " ",
+                        "\\t",
+                        "é",
+                        "e\\u0301",
+                        "中",
+                        "\\u0007",
+                        "\\\\",
+                        "x" * 30,
+                    ]
+                ),
+                max_size=40,
+            ).map("".join),
+            st.integers(0, len(LINE_PIECES) - 1),
+        ),
+        min_size=1,
+        max_size=60,
+    ),
+    invalid=st.booleans(),
+)
+def test_generated_json_lines_write_the_same_bytes(
+    lines: list[tuple[str, int]],
+    invalid: bool,
+    tokenizer_file: Path,
+    tmp_path_factory: pytest.TempPathFactory,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    root = tmp_path_factory.mktemp("generated")
+    rendered = ['{"text": "anchor"}']  # at least one document
+    rendered += [LINE_PIECES[kind].replace("%s", text) for text, kind in lines]
+    data = ("\n".join(rendered * 2) + "\n").encode()  # every document twice: dedup
+    if invalid:
+        data = data[: len(data) // 2] + b"\xff" + data[len(data) // 2 :]
+    (root / "a.jsonl").write_bytes(data)
+    _both(
+        [str(root / "a.jsonl")],
+        tokenizer_file,
+        tmp_path=root,
+        monkeypatch=monkeypatch,
+        workers=(2,),
+        unit_size="2kB",
+        max_document_chars=60,
+        shard_size="2kB",
+        row_group_tokens=50,
+    )

@@ -106,7 +106,9 @@ def prepare(
     a 32nd of the input, from 4 MB to 64 MB).
 
     `workers` (default: one per core) and `engine` ("local" processes, or "spark" with
-    `spark_master`, default local mode) change the speed, never the bytes written. Rerunning
+    `spark_master`, default local mode) change the speed, never the bytes written; JSON
+    lines and line-split text with the default-style cleaning take a native path (a C pass,
+    GIL-free), whose local workers are threads. Rerunning
     the same call after an interruption continues it; a folder holding a different dataset
     is refused unless `overwrite=True`. Bad input is counted in the report and skipped, or
     with `strict=True` (and `on_invalid="error"` for invalid UTF-8) stops with a message
