@@ -24,6 +24,7 @@ from typing import Any, TypeVar
 import numpy as np
 import torch
 
+from lmio._cpus import usable_cpus
 from lmio._table import format_table
 from lmio._units import format_bytes, format_count, format_duration
 from lmio.errors import DataError, InvalidArgumentError
@@ -328,7 +329,7 @@ def run_quickstart(
         if value < 1:
             raise InvalidArgumentError(f"{name} must be >= 1, got {value}")
     previous_threads = torch.get_num_threads()
-    torch.set_num_threads(threads or min(previous_threads, _usable_cpus()))
+    torch.set_num_threads(threads or min(previous_threads, usable_cpus()))
     try:
         with tempfile.TemporaryDirectory(prefix="lmio-quickstart-") as scratch:
             work_dir = Path(out_dir) if out_dir is not None else Path(scratch)
@@ -384,12 +385,6 @@ def _run(
         },
         out_dir=state.work_dir if keep else None,
     )
-
-
-def _usable_cpus() -> int:
-    if hasattr(os, "sched_getaffinity"):  # Linux: the CPUs this process may run on
-        return len(os.sched_getaffinity(0))
-    return os.cpu_count() or 1
 
 
 def _throughput(outcome: StageOutcome, seconds: float) -> str:

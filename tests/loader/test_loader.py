@@ -232,3 +232,18 @@ def test_metrics_count_tokens_waits_and_cache_hits(make_dataset: MakeDataset) ->
     assert second.cache_hit_rate is not None and second.cache_hit_rate > first.cache_hit_rate
     loader.reset_metrics()
     assert loader.metrics().batches == 0
+
+
+def test_a_cache_smaller_than_a_shuffle_window_is_named(
+    make_dataset: MakeDataset, caplog: pytest.LogCaptureFixture
+) -> None:
+    root = make_dataset(docs_per_group=3, groups_per_shard=[4, 4])
+    with caplog.at_level("WARNING", logger="lmio.loader"):
+        TokenLoader(root, batch_size=2, seq_len=SEQ_LEN, cache_bytes=1)
+    assert "cache_bytes=1 holds fewer row groups than a shuffle window spans" in caplog.text
+    assert "raise cache_bytes to" in caplog.text
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="lmio.loader"):
+        TokenLoader(root, batch_size=2, seq_len=SEQ_LEN)  # the default holds it
+        TokenLoader(root, batch_size=2, seq_len=SEQ_LEN, cache_bytes=0)  # no cache, as asked
+    assert caplog.text == ""

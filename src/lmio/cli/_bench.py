@@ -32,7 +32,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--seq-len", type=positive_int, default=2048, help="tokens per sample (default: 2048)"
     )
     loader.add_argument(
-        "--threads", type=positive_int, default=4, help="reader threads (default: 4)"
+        "--threads",
+        type=positive_int,
+        help="reader threads (default: one per usable core, at most 4)",
     )
     loader.add_argument(
         "--batches", type=positive_int, help="stop after this many (default: one epoch)"

@@ -13,12 +13,15 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="run the whole pipeline on a small corpus",
         description=(
             "Read the corpus Python ships with (documentation topics and standard library), "
-            "hold out 5%% of its documents, encode it, train a tiny GPT, evaluate it on the "
-            "held-out text, sample from it and print a summary table."
+            "hold out 5%% of its documents, train a BPE tokenizer on it, write tokenized Parquet "
+            "shards, train a tiny GPT through the token loader, evaluate it on the held-out "
+            "shards, sample from it and print a summary table."
         ),
     )
     parser.add_argument(
-        "--out", metavar="DIR", help="keep the tokens, the model and summary.json in DIR"
+        "--out",
+        metavar="DIR",
+        help="keep the tokenizer, the shards, the model and summary.json in DIR",
     )
     parser.add_argument(
         "--steps", type=positive_int, default=400, help="training steps (default: 400)"

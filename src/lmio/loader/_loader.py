@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import math
 import os
 import weakref
 from collections.abc import Callable, Iterator, Mapping
@@ -14,6 +15,8 @@ import numpy as np
 import torch
 import torch.utils.data
 
+from lmio._cpus import usable_cpus
+from lmio._units import format_bytes
 from lmio.errors import DataError, InvalidArgumentError
 from lmio.loader._cache import LruCache
 from lmio.loader._metrics import LoaderMetrics, MetricsRecorder
@@ -38,6 +41,7 @@ Packing = Literal["concat", "pad"]
 # Batches whose samples are looked up in the plan together.
 _PLAN_CHUNK = 64
 _MAX_READ_AHEAD = 256
+_MAX_DEFAULT_THREADS = 4
 
 
 class TokenLoader(torch.utils.data.IterableDataset[Batch]):
@@ -62,8 +66,9 @@ class TokenLoader(torch.utils.data.IterableDataset[Batch]):
     sample lost or repeated. rank and world_size default to torch.distributed's, else to the
     RANK and WORLD_SIZE environment variables, else to 0 and 1.
 
-    Reading: `num_threads` reader threads per process decode row groups ahead of use into an
-    LRU cache of `cache_bytes`; a builder thread keeps `prefetch` batches ready. With
+    Reading: `num_threads` reader threads per process (default: one per usable core, at most
+    4; more threads than cores only contend) decode row groups ahead of use into an LRU cache
+    of `cache_bytes`; a builder thread keeps `prefetch` batches ready. With
     `num_workers` > 0 the batches are built in that many DataLoader worker processes (each
     with its own threads and cache) and still arrive in the same order. The loader is also a
     `torch.utils.data.IterableDataset`: in a DataLoader of your own (batch_size=None), its
@@ -86,7 +91,7 @@ class TokenLoader(torch.utils.data.IterableDataset[Batch]):
         seed: int = 0,
         rank: int | None = None,
         world_size: int | None = None,
-        num_threads: int = 4,
+        num_threads: int | None = None,
         prefetch: int = 8,
         packing: Packing = "concat",
         drop_last: bool = True,
@@ -102,6 +107,8 @@ class TokenLoader(torch.utils.data.IterableDataset[Batch]):
         disk_cache: DiskCache | None = None,
     ) -> None:
         super().__init__()
+        if num_threads is None:
+            num_threads = min(_MAX_DEFAULT_THREADS, usable_cpus())
         _check_options(
             batch_size=batch_size,
             seq_len=seq_len,
@@ -156,6 +163,7 @@ class TokenLoader(torch.utils.data.IterableDataset[Batch]):
         )
         self._plan = Plan(orders, schedule, samples_per_epoch=per_epoch)
         self._mixed = mixture is not None
+        self._read_ahead = self._plan_read_ahead()
         # Row-group keys: source s's row group g is key offsets[s] + g.
         self._key_offsets = np.cumsum([0] + [layout.num_row_groups for layout in self._layouts])
         self._order = {
@@ -288,21 +296,42 @@ class TokenLoader(torch.utils.data.IterableDataset[Batch]):
             pool=pool,
             packer=packer,
             prefetch=self.prefetch,
-            read_ahead=self._read_ahead(),
+            read_ahead=self._read_ahead,
         )
 
-    def _read_ahead(self) -> int:
-        """Row groups the readers may decode ahead of the batch being built: as many as a
-        quarter of the cache holds (readers then stay busy across shuffle windows instead of
-        waiting for the builder), at least two per thread, at most _MAX_READ_AHEAD."""
-        groups = sum(layout.num_row_groups for layout in self._layouts)
-        decoded = sum(
+    def _plan_read_ahead(self) -> int:
+        """Row groups the readers may decode ahead of the batch being built: those one shuffle
+        window spans (the first batch of a window draws from all of them) and two per thread,
+        no more than a quarter of the cache holds, and at most _MAX_READ_AHEAD. Reading
+        further ahead only holds more memory: fresh pages cost more than they save."""
+        window_groups = sum(
+            1 + math.ceil(min(self.shuffle_window, order.total) / (order.total / len(order.counts)))
+            if self.shuffle
+            else 1
+            for order in self._plan.sources
+        )
+        wanted = window_groups + 2 * self.num_threads
+        group_bytes = self._decoded_bytes() / max(1, sum(len(o.counts) for o in self._plan.sources))
+        fit = int(self.cache_bytes // 4 // max(1.0, group_bytes))
+        if self.cache_bytes and self.cache_bytes < window_groups * group_bytes:
+            logger.warning(
+                "cache_bytes=%d holds fewer row groups than a shuffle window spans (%d of "
+                "about %s each): row groups will be decoded again and again; raise cache_bytes "
+                "to %s or more, or lower shuffle_window",
+                self.cache_bytes,
+                window_groups,
+                format_bytes(group_bytes),
+                format_bytes(2 * window_groups * group_bytes),
+            )
+        return int(min(_MAX_READ_AHEAD, max(2 * self.num_threads, min(wanted, fit))))
+
+    def _decoded_bytes(self) -> int:
+        """Every row group decoded: its tokens and its row offsets."""
+        return sum(
             int(layout.group_tokens.sum()) * (2 if layout.dataset.token_type == "uint16" else 4)
             + int(layout.group_rows.sum()) * 8
             for layout in self._layouts
         )
-        fit = self.cache_bytes // 4 // max(1, decoded // max(1, groups))
-        return int(min(_MAX_READ_AHEAD, max(2 * self.num_threads, fit)))
 
     def _jobs(self, partition: Partition, epoch: int, start: int) -> Iterator[Job]:
         """This consumer's batches, planned _PLAN_CHUNK batches at a time (one vectorised

@@ -141,7 +141,7 @@ class RowGroupReader:
         else:
             self._files.move_to_end(shard)
         index = int(layout.group_index[group])
-        values, offsets = _flat_tokens(reader.read_row_group(index, columns=("tokens",)))
+        values, offsets = reader.read_tokens(index)
         info = layout.dataset.shards[shard]
         if values.dtype not in (np.uint16, np.uint32):
             raise FormatError(
@@ -156,29 +156,3 @@ class RowGroupReader:
                 "the shard or prepare the dataset again"
             )
         return TokenBlock(values, offsets)
-
-
-def _flat_tokens(table: Any) -> tuple[np.ndarray, np.ndarray]:
-    """A row group's `tokens` as (values, offsets from 0), both viewing Arrow's buffers.
-
-    Read straight from the buffers: `ShardReader.read_tokens` widens the offsets through
-    `numpy.asarray` (a copy), and pyarrow's `to_numpy` imports pandas on first use, which
-    costs ~0.2 s of a process's first batch.
-    """
-    import pyarrow as pa
-
-    column = table.column(0)
-    array = column.chunk(0) if column.num_chunks == 1 else pa.concat_arrays(column.chunks)
-    wide = pa.types.is_large_list(array.type)
-    offsets = np.frombuffer(
-        array.buffers()[1],
-        dtype=np.int64 if wide else np.int32,
-        count=len(array) + 1,
-        offset=array.offset * (8 if wide else 4),
-    )
-    child = array.values
-    item = np.dtype(child.type.to_pandas_dtype())
-    values = np.frombuffer(
-        child.buffers()[1], dtype=item, count=len(child), offset=child.offset * item.itemsize
-    )[offsets[0] : offsets[-1]]
-    return values, offsets - offsets[0] if offsets[0] else offsets

@@ -20,6 +20,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import replace
 from typing import Any, Literal
 
+from lmio._cpus import usable_cpus
 from lmio._progress import Progress
 from lmio._units import parse_size
 from lmio.errors import DataError, InvalidArgumentError
@@ -583,12 +584,5 @@ def _executor(
         raise InvalidArgumentError(
             "spark_master (--spark-master) needs engine='spark' (--engine spark)"
         )
-    count = workers if workers is not None else _cores()
+    count = workers if workers is not None else usable_cpus()
     return ThreadExecutor(count) if threads else LocalExecutor(count)
-
-
-def _cores() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # pragma: no cover - not Linux
-        return os.cpu_count() or 1

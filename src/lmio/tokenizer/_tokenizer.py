@@ -9,6 +9,7 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 from functools import cached_property, lru_cache
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
+from lmio._cpus import usable_cpus
 from lmio.errors import InvalidArgumentError, SpecialTokenError
 from lmio.tokenizer._padding import Side, pad_batch
 from lmio.tokenizer._patterns import Pattern, resolve_pattern
@@ -43,13 +44,6 @@ class _Engine(Protocol):
     def encode_pieces(self, pieces: Sequence[bytes]) -> list[int]: ...
     def decode_bytes(self, ids: Any) -> bytes: ...
     def pretokenize(self, text: str) -> list[str]: ...
-
-
-def default_num_threads() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # pragma: no cover - not Linux
-        return os.cpu_count() or 1
 
 
 class Tokenizer:
@@ -253,7 +247,7 @@ class Tokenizer:
 
         texts = [_checked(text) for text in texts]
         allowed = self._allowed_special(texts, allowed_special, disallowed_special)
-        threads = default_num_threads() if num_threads is None else num_threads
+        threads = usable_cpus() if num_threads is None else num_threads
         if threads < 1:
             raise InvalidArgumentError(f"num_threads must be at least 1, got {threads}")
         if self._pattern.native_id is None:
@@ -292,7 +286,7 @@ class Tokenizer:
         """
         import numpy as np
 
-        threads = default_num_threads() if num_threads is None else num_threads
+        threads = usable_cpus() if num_threads is None else num_threads
         if threads < 1:
             raise InvalidArgumentError(f"num_threads must be at least 1, got {threads}")
         if dtype not in ("uint16", "uint32"):

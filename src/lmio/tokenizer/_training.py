@@ -85,7 +85,8 @@ def train(
     storage_options: dict[str, Any] | None = None,
     engine: EngineName = "native",
 ) -> Tokenizer:
-    from lmio.tokenizer._tokenizer import Tokenizer, default_num_threads
+    from lmio._cpus import usable_cpus
+    from lmio.tokenizer._tokenizer import Tokenizer
 
     specials = _check_special_tokens(special_tokens)
     if not isinstance(vocab_size, int) or vocab_size < 256 + len(specials):
@@ -95,7 +96,7 @@ def train(
         )
     if min_frequency < 0:
         raise InvalidArgumentError(f"min_frequency must be 0 or more, got {min_frequency}")
-    threads = default_num_threads() if num_threads is None else num_threads
+    threads = usable_cpus() if num_threads is None else num_threads
     if threads < 1:
         raise InvalidArgumentError(f"num_threads must be at least 1, got {threads}")
     resolved = resolve_pattern(pattern)

@@ -1,0 +1,102 @@
+"""The page decoder of a shard's tokens equals pyarrow on every layout it reads, and hands
+every other layout back to pyarrow."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from lmio.store._shards import WRITER_OPTIONS, ShardReader, shard_schema
+from lmio.store._token_pages import read_compact_struct, token_pages
+
+
+def _documents(seed: int, count: int, high: int) -> list[np.ndarray]:
+    rng = np.random.default_rng(seed)
+    return [rng.integers(0, high, rng.integers(1, 300)) for _ in range(count)]
+
+
+def _write(path: Path, groups: list[list[np.ndarray]], token_type: str, **options: Any) -> None:
+    schema = shard_schema(token_type)
+    with pq.ParquetWriter(path, schema, **{**WRITER_OPTIONS, **options}) as writer:
+        for docs in groups:
+            table = pa.table(
+                {
+                    "tokens": pa.array([d.tolist() for d in docs], schema.field("tokens").type),
+                    "doc_id": pa.array(range(len(docs)), pa.uint64()),
+                    "source": pa.array(["a"] * len(docs), pa.string()),
+                    "n_tokens": pa.array([len(d) for d in docs], pa.uint32()),
+                },
+                schema=schema,
+            )
+            writer.write_table(table, row_group_size=max(len(docs), 1))
+
+
+def _pyarrow_tokens(path: Path, group: int) -> tuple[list[int], list[int]]:
+    column = pq.ParquetFile(path).read_row_group(group, columns=["tokens"]).column(0)
+    array = column.combine_chunks()
+    return array.values.to_pylist(), array.offsets.to_pylist()
+
+
+LAYOUTS = {
+    "shard writer (zstd, byte stream split)": {},
+    "plain encoding": {"use_byte_stream_split": False},
+    "uncompressed": {"compression": "none", "compression_level": None},
+    "many small pages": {"data_page_size": 512, "write_batch_size": 64},
+    # These the decoder hands back to pyarrow (FALLBACK).
+    "dictionary pages": {"use_dictionary": True},
+    "v2 data pages": {"data_page_version": "2.0"},
+    "snappy": {"compression": "snappy", "compression_level": None},
+}
+FALLBACK = {"dictionary pages", "v2 data pages", "snappy"}
+
+
+@pytest.mark.parametrize("token_type", ["uint16", "uint32"])
+@pytest.mark.parametrize("layout", LAYOUTS)
+def test_read_tokens_equals_pyarrow(tmp_path: Path, token_type: str, layout: str) -> None:
+    high = 65_536 if token_type == "uint16" else 1 << 32
+    groups = [_documents(1, 40, high), _documents(2, 1, high), _documents(3, 120, high)]
+    path = tmp_path / "s.parquet"
+    _write(path, groups, token_type, **LAYOUTS[layout])
+    with ShardReader(str(path)) as reader:
+        for group in range(3):
+            values, offsets = reader.read_tokens(group)
+            expected_values, expected_offsets = _pyarrow_tokens(path, group)
+            assert values.dtype == np.dtype(token_type)
+            assert values.tolist() == expected_values
+            assert offsets.tolist() == expected_offsets
+            decoded = reader._read_token_pages(group)  # the page decoder, or None: pyarrow
+            assert (decoded is None) == (layout in FALLBACK)
+
+
+def test_the_decoder_reads_the_shard_layout_and_declines_others(tmp_path: Path) -> None:
+    docs = [_documents(4, 30, 1000)]
+    _write(tmp_path / "a.parquet", docs, "uint16")
+    file = pq.ParquetFile(tmp_path / "a.parquet")
+    pages = token_pages(file)
+    assert pages is not None and pages.itemsize == 2
+    chunk = file.metadata.row_group(0).column(pages.column)
+    data = memoryview((tmp_path / "a.parquet").read_bytes()).cast("B")
+    start = chunk.data_page_offset
+    body = data[start : start + chunk.total_compressed_size]
+    values = pages.decode(body, num_values=chunk.num_values, compression="ZSTD")
+    assert values is not None and values.tolist() == np.concatenate(docs[0]).tolist()
+    assert pages.decode(body, num_values=chunk.num_values, compression="SNAPPY") is None
+    assert pages.decode(body, num_values=chunk.num_values + 1, compression="ZSTD") is None
+    assert pages.decode(body[:-5], num_values=chunk.num_values, compression="ZSTD") is None
+    # A list of nullable elements has another definition level: pyarrow reads it.
+    pq.write_table(pa.table({"tokens": [[1, None]], "n_tokens": [2]}), tmp_path / "b.parquet")
+    assert token_pages(pq.ParquetFile(tmp_path / "b.parquet")) is None
+
+
+def test_compact_struct_reader() -> None:
+    # {1: i32 0, 2: i32 -3, 3: struct {1: true}, 5: binary "xy" (skipped), 20: i64 150}
+    data = bytes([0x15, 0x00, 0x15, 0x05, 0x1C, 0x11, 0x00, 0x28, 0x02]) + b"xy"
+    data += bytes([0x06, 0x28, 0xAC, 0x02, 0x00])
+    fields, end = read_compact_struct(memoryview(data), 0)
+    assert fields == {1: 0, 2: -3, 3: {1: True}, 20: 150}
+    assert end == len(data)
