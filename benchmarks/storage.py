@@ -14,6 +14,9 @@ format, uploaded to the server once per run:
   lmio direct     TokenLoader over s3:// without a disk cache (ranged reads of row groups)
   streaming cold  mosaicml-streaming StreamingDataset(remote=s3://..., local=empty) + DataLoader
   litdata cold    litdata StreamingDataset(s3://..., cache_dir=empty) + StreamingDataLoader
+  link-*          raw GET x 8 and lmio cold again, through a proxy that shapes the loopback
+                  to --link MB/s (a network slower than two cores can decode, as real links
+                  are per core)
   faults          lmio cold through a proxy that resets, stalls and answers 503 SlowDown, until
                   >= 100 faults; each epoch's sample ids against the fault-free order
 
@@ -55,6 +58,8 @@ MEASURES = (
     "lmio-direct",
     "streaming-cold",
     "litdata-cold",
+    "link-raw-8",
+    "link-lmio-cold",
 )
 PEER_MEASURES = ("streaming-cold", "litdata-cold")
 CREDENTIALS = {
@@ -143,6 +148,9 @@ def upload(endpoint: str, data: Path) -> None:
 
 
 def measure(name: str, args: argparse.Namespace) -> dict[str, Any]:
+    if name.startswith("link-"):  # the same, through the bandwidth-shaped proxy
+        args.endpoint = args.link_endpoint
+        name = name[len("link-") :]
     if name == "raw-s3fs-8":
         return _raw_s3fs(args, 8)
     if name.startswith("raw-"):
@@ -395,7 +403,16 @@ def _faults(args: argparse.Namespace) -> dict[str, Any]:
 def run_child(name: str, args: argparse.Namespace) -> dict[str, Any]:
     python = BENCH_PYTHON if name in PEER_MEASURES else Path(sys.executable)
     command = [str(python), __file__, "--measure", name]
-    for option in ("endpoint", "data", "scratch", "batch_size", "seq_len", "threads", "workers"):
+    for option in (
+        "endpoint",
+        "link_endpoint",
+        "data",
+        "scratch",
+        "batch_size",
+        "seq_len",
+        "threads",
+        "workers",
+    ):
         command += [f"--{option.replace('_', '-')}", str(getattr(args, option))]
     command += ["--faults", str(args.faults)]
     env = {**os.environ, **CREDENTIALS, "AWS_ENDPOINT_URL": args.endpoint}
@@ -416,12 +433,16 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=4, help="lmio reader threads")
     parser.add_argument("--workers", type=int, default=2, help="DataLoader workers of the peers")
     parser.add_argument("--faults", type=int, default=100, help="faults to inject, at least")
+    parser.add_argument(
+        "--link", type=float, default=100.0, help="MB/s of the shaped link (default: 100)"
+    )
     parser.add_argument("--quick", action="store_true", help="1 copy, 1 run: a smoke test")
     parser.add_argument("--only", help="comma-separated measurements (default: all)")
     parser.add_argument("--measure", help=argparse.SUPPRESS)
     parser.add_argument("--endpoint", help=argparse.SUPPRESS)
     parser.add_argument("--data", help=argparse.SUPPRESS)
     parser.add_argument("--scratch", help=argparse.SUPPRESS)
+    parser.add_argument("--link-endpoint", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.measure:
         print(json.dumps(measure(args.measure, args)))
@@ -434,6 +455,8 @@ def main() -> None:
     Path(args.scratch).mkdir(parents=True, exist_ok=True)
     server = Server()
     args.endpoint = server.endpoint
+    link = _shaped_link(server.port, args.link * 1e6)
+    args.link_endpoint = link.endpoint
     try:
         started = time.perf_counter()
         upload(server.endpoint, data)
@@ -448,8 +471,18 @@ def main() -> None:
             print(f"  run {run + 1}/{args.runs} done", flush=True)
         faults = run_child("faults", args) if not args.only or "faults" in args.only else None
     finally:
+        link.stop()
         server.stop()
     report(results, faults, args)
+
+
+def _shaped_link(port: int, bytes_per_second: float) -> Any:
+    """The tests' proxy, pacing response bodies, in this process (idle while the children
+    measure)."""
+    sys.path.insert(0, str(ROOT / "tests" / "storage"))
+    from _faults import FaultProxy
+
+    return FaultProxy(port, bandwidth=bytes_per_second)
 
 
 def _median(runs: list[dict[str, Any]], key: str) -> float:
@@ -502,6 +535,12 @@ def report(
     if "lmio-warm" in tokens_s and "lmio-local" in tokens_s:
         ratio = tokens_s["lmio-warm"] / tokens_s["lmio-local"]
         print(f"  warm >= 90% of the local-disk loader   {ratio:6.0%}  {_verdict(ratio >= 0.9)}")
+    if "link-raw-8" in mb_s and "link-lmio-cold" in mb_s:
+        ratio = mb_s["link-lmio-cold"] / mb_s["link-raw-8"]
+        print(
+            f"  cold >= 80% of raw GET on a {args.link:.0f} MB/s link {ratio:6.0%}  "
+            f"{_verdict(ratio >= 0.8)}"
+        )
     for peer in PEER_MEASURES:
         if peer in tokens_s and "lmio-cold" in tokens_s:
             times = tokens_s["lmio-cold"] / tokens_s[peer]

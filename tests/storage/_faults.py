@@ -86,11 +86,18 @@ class FaultProxy:
     """Listens on 127.0.0.1 (a free port) and forwards to `upstream_port`."""
 
     def __init__(
-        self, upstream_port: int, *, plan: FaultPlan | None = None, stall_seconds: float = 2.0
+        self,
+        upstream_port: int,
+        *,
+        plan: FaultPlan | None = None,
+        stall_seconds: float = 2.0,
+        bandwidth: float | None = None,
     ) -> None:
         self.upstream_port = upstream_port
         self.plan = plan
         self.stall_seconds = stall_seconds
+        # Bytes per second of response bodies, all connections together: a shaped link.
+        self._pacer = _Pacer(bandwidth) if bandwidth else None
         self._listener = socket.create_server(("127.0.0.1", 0))
         self.port = self._listener.getsockname()[1]
         self.refused = 0  # requests that found the server down
@@ -176,7 +183,11 @@ class FaultProxy:
                     middle = len(answer_body) // 2
                     flipped = bytes([answer_body[middle] ^ 0xFF])
                     answer_body = answer_body[:middle] + flipped + answer_body[middle + 1 :]
-                client.sendall(answer_head + answer_body)
+                if self._pacer is None:
+                    client.sendall(answer_head + answer_body)
+                else:
+                    client.sendall(answer_head)
+                    self._pacer.send(client, answer_body)
                 if b"\r\nconnection: close" in answer_head.lower():
                     return
         except OSError:
@@ -187,6 +198,30 @@ class FaultProxy:
                     with self._lock:
                         self._open.discard(sock)
                     sock.close()
+
+
+class _Pacer:
+    """Sends bytes no faster than `rate` per second over all connections: each chunk takes
+    the next free slot of the shared link, then waits for it."""
+
+    _CHUNK = 256 << 10
+
+    def __init__(self, rate: float) -> None:
+        self._rate = rate
+        self._lock = threading.Lock()
+        self._free_at = time.monotonic()
+
+    def send(self, sock: socket.socket, data: bytes) -> None:
+        view = memoryview(data)
+        for start in range(0, len(view), self._CHUNK):
+            chunk = view[start : start + self._CHUNK]
+            with self._lock:
+                now = time.monotonic()
+                slot = max(now, self._free_at)
+                self._free_at = slot + len(chunk) / self._rate
+            if slot > now:
+                time.sleep(slot - now)
+            sock.sendall(chunk)
 
 
 def proxied_options(proxy: FaultProxy, **extra: Any) -> dict[str, Any]:

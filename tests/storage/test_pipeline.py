@@ -219,3 +219,33 @@ def test_a_model_checkpoint_round_trips_through_faults(bucket: str, through: Fau
     weights = read_bytes(f"{bucket}/ckpt/model.safetensors")
     meta = json.loads(read_bytes(f"{bucket}/ckpt/config.json"))
     assert hashlib.sha256(weights).hexdigest() == meta["weights"]["sha256"]
+
+
+class RecordingCache(DiskCache):
+    """A DiskCache that notes the order of its background downloads."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.prefetched: list[str] = []
+
+    def prefetch(self, url: str, **kwargs: Any) -> Any:
+        self.prefetched.append(url)
+        return super().prefetch(url, **kwargs)
+
+
+def test_background_downloads_follow_the_loaders_shuffled_order(
+    dataset: tuple[str, Path], reference: list[Any], tmp_path: Path
+) -> None:
+    cache = RecordingCache(tmp_path, max_bytes="64MB")
+    cold = open_dataset(dataset[0], cache=cache)
+    loader = TokenLoader(cold, **LOADER)
+    batches = iter(loader)
+    next(batches)
+    read_order = cold._read_order  # set by the loader for this epoch
+    assert read_order is not None and sorted(read_order) == list(range(len(cold.shards)))
+    assert read_order != sorted(read_order)  # shuffled, not the manifest's order
+    urls = [shard.url for shard in cold.shards]
+    first = read_order.index(urls.index(cache.prefetched[0]))  # the first shard opened
+    assert cache.prefetched == [urls[i] for i in read_order[first:] + read_order[:first]]
+    del batches
+    assert same(epoch(cold), reference)

@@ -71,6 +71,12 @@ class SourceOrder:
             index[mask] = window_index[local]
         return row_group, index
 
+    def row_group_order(self, epoch: int) -> np.ndarray:
+        """The row groups in the order `epoch` first reads them (up to a shuffle window)."""
+        if not self._shuffle:
+            return np.arange(len(self.counts))
+        return self._epoch_layout(epoch)[0]
+
     def _epoch_layout(self, epoch: int) -> tuple[np.ndarray, np.ndarray]:
         """The epoch's row-group permutation and where each permuted group's samples start."""
         layout = self._epochs.get(epoch)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -85,6 +85,7 @@ class Dataset:
         self._storage_options = storage_options
         self._cache = cache
         self._prefetching = False
+        self._read_order: list[int] | None = None
         self.shards: tuple[ShardInfo, ...] = tuple(
             ShardInfo(
                 index=i,
@@ -195,12 +196,22 @@ class Dataset:
             storage_options=self._storage_options,
         )
 
+    def plan_reads(self, shards: Sequence[int]) -> None:
+        """The order in which shards will first be opened (a loader's shuffled order): with a
+        disk cache, the background downloads follow it instead of the manifest's order."""
+        self._read_order = [int(s) for s in shards]
+
     def _prefetch_from(self, index: int) -> None:
-        """Reading has begun: download every shard in the background, from `index` on, into
-        the cache's free room (so reading overlaps the downloads of the shards to come)."""
+        """Reading has begun: download every shard in the background into the cache's free
+        room, in the planned read order from `index` on (so reading overlaps the downloads
+        of the shards to come)."""
         assert self._cache is not None
         self._prefetching = True
-        for shard in self.shards[index:] + self.shards[:index]:
+        order = self._read_order or list(range(len(self.shards)))
+        first = order.index(index) if index in order else 0
+        planned = order[first:] + order[:first]
+        rest = sorted(set(range(len(self.shards))) - set(planned))
+        for shard in (self.shards[i] for i in planned + rest):
             self._cache.prefetch(
                 shard.url,
                 checksum=shard.checksum,
