@@ -284,6 +284,7 @@ class ShardReader:
         self, index: int
     ) -> tuple[npt.NDArray[np.unsignedinteger[Any]], npt.NDArray[np.int64]] | None:
         """read_tokens by the page decoder of `_token_pages`; None where it does not apply."""
+        import numpy as np
         import pyarrow as pa
 
         assert self._pages is not None
@@ -296,7 +297,27 @@ class ShardReader:
         else:
             self._source.seek(start)
             data = memoryview(self._source.read(size)).cast("B")
-        return self._pages.decode(data, num_values=chunk.num_values, compression=chunk.compression)
+        values = self._pages.decode(
+            data, num_values=chunk.num_values, compression=chunk.compression
+        )
+        if values is None:
+            return None
+        table = self._file.read_row_group(index, columns=["n_tokens"], use_threads=False)
+        lengths = table.column(0).combine_chunks()
+        offsets = np.zeros(len(lengths) + 1, dtype=np.int64)
+        if len(lengths):
+            np.cumsum(
+                np.frombuffer(
+                    lengths.buffers()[1],
+                    dtype=np.uint32,
+                    count=len(lengths),
+                    offset=lengths.offset * 4,
+                ),
+                out=offsets[1:],
+            )
+        if offsets[-1] != len(values):
+            return None
+        return values, offsets
 
     def close(self) -> None:
         self._file.close()

@@ -6,8 +6,8 @@ pyarrow decodes a list column value by value through its repetition and definiti
 page is present: the values are simply the bytes after the two level sections. This reads
 each v1 data page header (Thrift compact protocol), decompresses the page, skips the levels
 by their length prefixes and takes the values (PLAIN or BYTE_STREAM_SPLIT) straight into one
-array; the rows' offsets come from the repetition levels. Anything else (a dictionary page,
-a v2 page, another codec or encoding, an empty list, counts that do not add up) returns None and the caller reads the row group with pyarrow instead.
+array. Anything else (a dictionary page, a v2 page, another codec or encoding, counts that
+do not add up) returns None and the caller reads the row group with pyarrow instead.
 """
 
 from __future__ import annotations
@@ -43,12 +43,9 @@ class TokenPages:
     column: int
     itemsize: int  # 2 for uint16 tokens, 4 for uint32
 
-    def decode(
-        self, chunk: memoryview, *, num_values: int, compression: str
-    ) -> tuple[np.ndarray, np.ndarray] | None:
-        """The values of one column chunk (its bytes from the first page header on) and the
-        offsets of its rows (int64, from 0), or None when its codec or one of its pages is
-        not one this decoder reads."""
+    def decode(self, chunk: memoryview, *, num_values: int, compression: str) -> np.ndarray | None:
+        """The values of one column chunk (its bytes from the first page header on), or None
+        when its codec or one of its pages is not one this decoder reads."""
         import numpy as np
         import pyarrow as pa
 
@@ -59,22 +56,14 @@ class TokenPages:
         else:
             return None
         out = np.empty(num_values, dtype=np.uint16 if self.itemsize == 2 else np.uint32)
-        row_starts: list[np.ndarray] = []
         try:
-            filled = self._fill(chunk, out, decompress, row_starts)
+            filled = self._fill(chunk, out, decompress)
         except (_UnreadablePageError, IndexError, ValueError, OSError, struct.error):
             return None  # pyarrow reads it, and names what is wrong if it is damaged
-        if filled != num_values or (num_values and (not row_starts or row_starts[0][0] != 0)):
-            return None
-        offsets = np.concatenate([*row_starts, np.array([filled])]).astype(np.int64)
-        return out, offsets
+        return out if filled == num_values else None
 
     def _fill(
-        self,
-        chunk: memoryview,
-        out: np.ndarray,
-        decompress: Callable[..., Any] | None,
-        row_starts: list[np.ndarray],
+        self, chunk: memoryview, out: np.ndarray, decompress: Callable[..., Any] | None
     ) -> int:
         import numpy as np
 
@@ -97,13 +86,11 @@ class TokenPages:
             ).cast("B")
             if len(page) != size:
                 raise _UnreadablePageError("page size")
-            count = data.get(1)
             start = _skip_levels(page, _skip_levels(page, 0))  # repetition, then definition
+            count = data.get(1)
             values = np.frombuffer(page, dtype=np.uint8, offset=start)
-            # As many values as levels: no empty list, so each level is one value's.
             if not isinstance(count, int) or len(values) != 4 * count:
                 raise _UnreadablePageError("value count")
-            row_starts.append(filled + np.flatnonzero(_repetition_levels(page, count) == 0))
             if filled + count > len(out):
                 raise _UnreadablePageError("more values than the row group holds")
             target = as_bytes[filled : filled + count]
@@ -138,38 +125,10 @@ def token_pages(file: pq.ParquetFile) -> TokenPages | None:
         or column.physical_type != "INT32"
         or not pa.types.is_list(tokens)
         or tokens.value_type not in (pa.uint16(), pa.uint32())
+        or "n_tokens" not in arrow.names
     ):
         return None
     return TokenPages(found[0], tokens.value_type.bit_width // 8)
-
-
-def _repetition_levels(page: memoryview, count: int) -> np.ndarray:
-    """The `count` repetition levels of a v1 data page (its first section): runs of the RLE /
-    bit-packed hybrid, one bit per level (the maximum level is 1); 0 starts a row."""
-    import numpy as np
-
-    (length,) = _LENGTH.unpack_from(page, 0)
-    position, end = 4, 4 + length
-    levels = np.empty(count, dtype=np.uint8)
-    done = 0
-    while done < count:
-        header, position = _varint(page, position)
-        if header & 1:  # (header >> 1) groups of 8 levels, 1 byte each, lowest bit first
-            groups = header >> 1
-            packed = np.frombuffer(page, dtype=np.uint8, count=groups, offset=position)
-            bits = np.unpackbits(packed, bitorder="little")
-            position += groups
-        else:  # (header >> 1) times the level in the next byte
-            bits = np.full(header >> 1, page[position], dtype=np.uint8)
-            position += 1
-        if not len(bits):
-            raise _UnreadablePageError("empty level run")
-        taken = min(len(bits), count - done)
-        levels[done : done + taken] = bits[:taken]
-        done += taken
-    if position > end:
-        raise _UnreadablePageError("repetition levels")
-    return levels
 
 
 def _skip_levels(page: memoryview, position: int) -> int:
