@@ -59,11 +59,12 @@ FALLBACK = {"dictionary pages", "v2 data pages", "snappy"}
 @pytest.mark.parametrize("layout", LAYOUTS)
 def test_read_tokens_equals_pyarrow(tmp_path: Path, token_type: str, layout: str) -> None:
     high = 65_536 if token_type == "uint16" else 1 << 32
-    groups = [_documents(1, 40, high), _documents(2, 1, high), _documents(3, 120, high)]
+    long = [np.arange(70_000) % high, *_documents(5, 3, high)]  # rows across many pages
+    groups = [_documents(1, 40, high), _documents(2, 1, high), _documents(3, 120, high), long]
     path = tmp_path / "s.parquet"
     _write(path, groups, token_type, **LAYOUTS[layout])
     with ShardReader(str(path)) as reader:
-        for group in range(3):
+        for group in range(len(groups)):
             values, offsets = reader.read_tokens(group)
             expected_values, expected_offsets = _pyarrow_tokens(path, group)
             assert values.dtype == np.dtype(token_type)
@@ -100,3 +101,13 @@ def test_compact_struct_reader() -> None:
     fields, end = read_compact_struct(memoryview(data), 0)
     assert fields == {1: 0, 2: -3, 3: {1: True}, 20: 150}
     assert end == len(data)
+
+
+def test_an_empty_document_is_left_to_pyarrow(tmp_path: Path) -> None:
+    docs = [np.arange(5), np.arange(0), np.arange(3)]
+    _write(tmp_path / "s.parquet", [docs], "uint16")
+    with ShardReader(str(tmp_path / "s.parquet")) as reader:
+        values, offsets = reader.read_tokens(0)
+        assert reader._read_token_pages(0) is None  # a level without a value: pyarrow's job
+    assert values.tolist() == [0, 1, 2, 3, 4, 0, 1, 2]
+    assert offsets.tolist() == [0, 5, 5, 8]
