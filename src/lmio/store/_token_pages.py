@@ -55,7 +55,7 @@ class TokenPages:
             decompress = pa.Codec("zstd").decompress
         else:
             return None
-        out = np.empty(num_values, dtype=np.uint16 if self.itemsize == 2 else np.uint32)
+        out = np.empty(num_values, dtype="<u2" if self.itemsize == 2 else "<u4")  # as stored
         try:
             filled = self._fill(chunk, out, decompress)
         except (_UnreadablePageError, IndexError, ValueError, OSError, struct.error):
