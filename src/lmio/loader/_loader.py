@@ -307,7 +307,7 @@ class TokenLoader(torch.utils.data.IterableDataset[Batch]):
         """Row groups the readers may decode ahead of the batch being built: those one shuffle
         window spans (the first batch of a window draws from all of them) and two per thread,
         no more than a quarter of the cache holds, and at most _MAX_READ_AHEAD. Reading
-        further ahead only holds more memory: fresh pages cost more than they save."""
+        further ahead holds more decoded memory without making a batch sooner."""
         window_groups = sum(
             1 + math.ceil(min(self.shuffle_window, order.total) / (order.total / len(order.counts)))
             if self.shuffle
