@@ -60,6 +60,7 @@ MEASURES = (
     "litdata-cold",
     "link-raw-8",
     "link-lmio-cold",
+    "link-lmio-direct",
 )
 PEER_MEASURES = ("streaming-cold", "litdata-cold")
 CREDENTIALS = {

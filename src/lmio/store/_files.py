@@ -135,19 +135,25 @@ def read_bytes(
 
 
 def open_input(
-    url: str | os.PathLike[str], *, storage_options: dict[str, Any] | None = None
+    url: str | os.PathLike[str],
+    *,
+    storage_options: dict[str, Any] | None = None,
+    buffer_size: int | None = None,
 ) -> IO[bytes]:
     """A seekable binary stream for reading; a missing object raises `NotFoundError`.
 
     Remote objects are read with ranged GETs, each retried on its own; a read larger than a
-    part fetches its parts in parallel.
+    part fetches its parts in parallel. `buffer_size` caps how far a small remote read looks
+    ahead (default 4 MiB, for reading a file front to back; random access such as Parquet's
+    wants less, or every small read fetches that much).
     """
     with _not_found_as_lmio(url):
         if is_local(url):
             return _local_path(url).open("rb")
         target = remote(url, storage_options)
         raw = RangedInput(target, object_size(target))
-        return io.BufferedReader(raw, buffer_size=min(_INPUT_BUFFER, target.part_size))
+        ahead = _INPUT_BUFFER if buffer_size is None else buffer_size
+        return io.BufferedReader(raw, buffer_size=min(ahead, target.part_size))
 
 
 def write_bytes_atomic(

@@ -40,6 +40,9 @@ __all__ = [
 
 TokenType = Literal["uint16", "uint32"]
 
+# Read-ahead of a remote shard's stream (see open_input): enough for its footer.
+_RANDOM_ACCESS = 64 << 10
+
 COLUMNS = ("tokens", "doc_id", "source", "n_tokens")
 
 # Passed to pyarrow.parquet.ParquetWriter as they are; recorded in every manifest. Parquet
@@ -245,7 +248,8 @@ class ShardReader:
             path = url[len("file://") :] if url.startswith("file://") else url
             source = pa.memory_map(os.fspath(path))
         else:
-            source = open_input(url, storage_options=storage_options)
+            # Parquet reads the footer and each column chunk by range: little read-ahead.
+            source = open_input(url, storage_options=storage_options, buffer_size=_RANDOM_ACCESS)
         try:
             self._file = pq.ParquetFile(source)
         except pa.ArrowInvalid as exc:
