@@ -11,8 +11,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from lmio.errors import IntegrityError
 from lmio.store._shards import WRITER_OPTIONS, ShardReader, shard_schema
-from lmio.store._token_pages import read_compact_struct, token_pages
+from lmio.store._token_pages import PageChecksumError, read_compact_struct, token_pages
 
 
 def _documents(seed: int, count: int, high: int) -> list[np.ndarray]:
@@ -88,7 +89,8 @@ def test_the_decoder_reads_the_shard_layout_and_declines_others(tmp_path: Path) 
     assert values is not None and values.tolist() == np.concatenate(docs[0]).tolist()
     assert pages.decode(body, num_values=chunk.num_values, compression="SNAPPY") is None
     assert pages.decode(body, num_values=chunk.num_values + 1, compression="ZSTD") is None
-    assert pages.decode(body[:-5], num_values=chunk.num_values, compression="ZSTD") is None
+    with pytest.raises(PageChecksumError):  # a cut page fails its CRC: damage, not a layout
+        pages.decode(body[:-5], num_values=chunk.num_values, compression="ZSTD")
     # A list of nullable elements has another definition level: pyarrow reads it.
     pq.write_table(pa.table({"tokens": [[1, None]], "n_tokens": [2]}), tmp_path / "b.parquet")
     assert token_pages(pq.ParquetFile(tmp_path / "b.parquet")) is None
@@ -111,3 +113,67 @@ def test_an_empty_document_is_left_to_pyarrow(tmp_path: Path) -> None:
         assert reader._read_token_pages(0) is None  # a level without a value: pyarrow's job
     assert values.tolist() == [0, 1, 2, 3, 4, 0, 1, 2]
     assert offsets.tolist() == [0, 5, 5, 8]
+
+
+def _damage_tokens(path: Path) -> None:
+    """Flip a byte in the middle of row group 0's first tokens page."""
+    chunk = pq.ParquetFile(path).metadata.row_group(0).column(0)
+    data = bytearray(path.read_bytes())
+    data[chunk.data_page_offset + chunk.total_compressed_size // 2] ^= 0xFF
+    path.write_bytes(bytes(data))
+
+
+def test_a_damaged_page_is_read_again_then_named(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = tmp_path / "s.parquet"
+    docs = _documents(6, 50, 1000)
+    _write(path, [docs], "uint16")
+    good = path.read_bytes()
+    _damage_tokens(path)
+    with ShardReader(str(path)) as reader, pytest.raises(IntegrityError) as error:
+        reader.read_tokens(0)
+    assert str(path) in str(error.value) and "row group 0" in str(error.value)
+    assert "fail the checksum" in str(error.value) and "twice" in str(error.value)
+    # Damaged on the way once (the second read is good): read again, with a warning.
+    path.write_bytes(good)
+    with ShardReader(str(path)) as reader:
+        reads = iter([_damaged(reader, 0), None])
+        original = reader._read_range
+
+        def flaky(start: int, size: int) -> memoryview:
+            bad = next(reads)
+            return bad if bad is not None else original(start, size)
+
+        reader._read_range = flaky  # type: ignore[method-assign]
+        with caplog.at_level("WARNING", logger="lmio.store"):
+            values, _ = reader.read_tokens(0)
+    assert values.tolist() == np.concatenate(docs).tolist()
+    assert "failed a page checksum; reading it again" in caplog.text
+
+
+def _damaged(reader: ShardReader, group: int) -> memoryview:
+    chunk = reader._file.metadata.row_group(group).column(0)
+    data = bytearray(reader._read_range(chunk.data_page_offset, chunk.total_compressed_size))
+    data[len(data) // 2] ^= 0xFF
+    return memoryview(bytes(data))
+
+
+def test_shards_carry_page_checksums(tmp_path: Path) -> None:
+    _write(tmp_path / "s.parquet", [_documents(7, 5, 1000)], "uint16")
+    chunk = pq.ParquetFile(tmp_path / "s.parquet").metadata.row_group(0).column(0)
+    data = memoryview((tmp_path / "s.parquet").read_bytes()).cast("B")
+    header, _ = read_compact_struct(data, chunk.data_page_offset)
+    assert isinstance(header.get(4), int)  # the CRC-32 field of the page header
+
+
+def test_a_damaged_page_that_pyarrow_reads_is_named(tmp_path: Path) -> None:
+    path = tmp_path / "s.parquet"
+    _write(path, [_documents(8, 50, 1000)], "uint16")
+    chunk = pq.ParquetFile(path).metadata.row_group(0).column(3)  # n_tokens
+    data = bytearray(path.read_bytes())
+    data[chunk.data_page_offset + chunk.total_compressed_size // 2] ^= 0xFF
+    path.write_bytes(bytes(data))
+    with ShardReader(str(path)) as reader, pytest.raises(IntegrityError) as error:
+        reader.read_tokens(0)
+    assert f"{path} is damaged: row group 0 (n_tokens)" in str(error.value)

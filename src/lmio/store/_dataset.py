@@ -170,8 +170,11 @@ class Dataset:
         for shard in self.shards:
             self.open_shard(shard.index, verify=True).close()
 
-    def open_shard(self, index: int, *, verify: bool = False) -> ShardReader:
-        """Shard `index` open for reading row groups (verified against its checksum first with `verify=True`)."""
+    def open_shard(
+        self, index: int, *, verify: bool = False, check_pages: bool = True
+    ) -> ShardReader:
+        """Shard `index` open for reading row groups (verified against its checksum first with
+        `verify=True`; `check_pages=False` skips the pages' CRC-32s, for a shard verified)."""
         shard = self.shards[index]
         if self._cache is not None and not is_local(shard.url):
             if not self._prefetching:
@@ -183,7 +186,7 @@ class Dataset:
                 size=shard.bytes,
                 storage_options=self._storage_options,
             )
-            return ShardReader(str(entry.path), on_close=entry.release)
+            return ShardReader(str(entry.path), check_pages=check_pages, on_close=entry.release)
         if not exists(shard.url, storage_options=self._storage_options):
             raise NotFoundError(
                 f"shard {shard.path} of {self.url} is missing; the dataset is incomplete "
@@ -193,8 +196,17 @@ class Dataset:
             shard.url,
             expected_checksum=shard.checksum,
             verify=verify,
+            check_pages=check_pages,
             storage_options=self._storage_options,
         )
+
+    def hashes_on_open(self, index: int) -> bool:
+        """Whether verified reading of shard `index` checks its whole sha256 first. Not when
+        it is read remotely range by range (no disk cache) and its pages carry CRC-32s: each
+        page is checked as it is read, and hashing would download the whole shard once more."""
+        options = self._manifest.get("writer", {}).get("options", {})
+        direct = self._cache is None and not is_local(self.shards[index].url)
+        return not (direct and options.get("write_page_checksum") is True)
 
     def plan_reads(self, shards: Sequence[int]) -> None:
         """The order in which shards will first be opened (a loader's shuffled order): with a

@@ -11,6 +11,7 @@ Columns: `tokens` (list of uint16 when the vocabulary fits, else uint32), `doc_i
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -18,7 +19,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from lmio.errors import FormatError, IntegrityError
 from lmio.store._files import is_local, open_input, open_output_atomic, sha256_file
-from lmio.store._token_pages import token_pages
+from lmio.store._token_pages import PageChecksumError, token_pages
 
 if TYPE_CHECKING:
     import numpy as np
@@ -39,6 +40,8 @@ __all__ = [
 ]
 
 TokenType = Literal["uint16", "uint32"]
+
+logger = logging.getLogger(__name__)
 
 # Read-ahead of a remote shard's stream (see open_input): enough for its footer.
 _RANDOM_ACCESS = 64 << 10
@@ -62,7 +65,8 @@ WRITER_OPTIONS: dict[str, Any] = {
     "use_compliant_nested_type": True,
     "store_schema": True,
     "write_page_index": False,
-    "write_page_checksum": False,
+    # A CRC-32 in every page header: a row group read by range is verified on its own.
+    "write_page_checksum": True,
 }
 
 
@@ -218,7 +222,9 @@ def list_to_numpy(
 
 
 class ShardReader:
-    """One shard, open for reading row groups; `verify=True` checks `expected_checksum` first."""
+    """One shard, open for reading row groups; `verify=True` checks `expected_checksum` first.
+    Pages read are checked against their CRC-32s unless `check_pages=False` (for a shard whose
+    sha256 was checked)."""
 
     def __init__(
         self,
@@ -226,6 +232,7 @@ class ShardReader:
         *,
         expected_checksum: str | None = None,
         verify: bool = False,
+        check_pages: bool = True,
         storage_options: dict[str, Any] | None = None,
         on_close: Callable[[], None] | None = None,
     ) -> None:
@@ -251,13 +258,14 @@ class ShardReader:
             # Parquet reads the footer and each column chunk by range: little read-ahead.
             source = open_input(url, storage_options=storage_options, buffer_size=_RANDOM_ACCESS)
         try:
-            self._file = pq.ParquetFile(source)
+            self._file = pq.ParquetFile(source, page_checksum_verification=check_pages)
         except pa.ArrowInvalid as exc:
             raise FormatError(f"{url} is not a readable Parquet file: {exc}") from None
         names = self._file.schema_arrow.names
         if "tokens" not in names:
             raise FormatError(f"{url} has no 'tokens' column (columns: {', '.join(names)})")
         self._source = source
+        self._check_pages = check_pages
         self._pages = token_pages(self._file)
 
     @property
@@ -269,44 +277,48 @@ class ShardReader:
         return int(self._file.metadata.num_rows)
 
     def read_row_group(self, index: int, *, columns: Iterable[str] = COLUMNS) -> pa.Table:
-        return self._file.read_row_group(index, columns=list(columns))
+        return self._read(index, list(columns), use_threads=True)
 
     def read_tokens(
         self, index: int
     ) -> tuple[npt.NDArray[np.unsignedinteger[Any]], npt.NDArray[np.int64]]:
-        """Row group `index`'s tokens: (flat values, offsets of len rows + 1), values not copied.
+        """Row group `index`'s tokens: (flat values, offsets of len rows + 1).
 
-        Row `i` is `values[offsets[i]:offsets[i + 1]]`.
+        Row `i` is `values[offsets[i]:offsets[i + 1]]`. Every page read is checked against
+        the CRC-32 its header records (shards written by lmio carry them).
         """
         fast = self._pages is not None and self._read_token_pages(index)
         if fast:
             return fast
-        table = self._file.read_row_group(index, columns=["tokens"], use_threads=False)
+        table = self._read(index, ["tokens"], use_threads=False)
         return list_to_numpy(table.column(0))
+
+    def _read(self, index: int, columns: list[str], *, use_threads: bool) -> pa.Table:
+        """pyarrow's read of a row group, a page that fails its checksum named as damage."""
+        try:
+            return self._file.read_row_group(index, columns=columns, use_threads=use_threads)
+        except OSError as exc:
+            if "checksum" not in str(exc).lower():
+                raise
+            raise IntegrityError(
+                f"{self.url} is damaged: row group {index} ({', '.join(columns)}): {exc}; "
+                "restore the shard or prepare the dataset again"
+            ) from None
 
     def _read_token_pages(
         self, index: int
     ) -> tuple[npt.NDArray[np.unsignedinteger[Any]], npt.NDArray[np.int64]] | None:
         """read_tokens by the page decoder of `_token_pages`; None where it does not apply."""
         import numpy as np
-        import pyarrow as pa
 
         assert self._pages is not None
         chunk = self._file.metadata.row_group(index).column(self._pages.column)
         if chunk.dictionary_page_offset is not None:
             return None
-        start, size = chunk.data_page_offset, chunk.total_compressed_size
-        if isinstance(self._source, pa.NativeFile):
-            data = memoryview(self._source.read_at(size, start)).cast("B")
-        else:
-            self._source.seek(start)
-            data = memoryview(self._source.read(size)).cast("B")
-        values = self._pages.decode(
-            data, num_values=chunk.num_values, compression=chunk.compression
-        )
+        values = self._decode_tokens(index, chunk)
         if values is None:
             return None
-        table = self._file.read_row_group(index, columns=["n_tokens"], use_threads=False)
+        table = self._read(index, ["n_tokens"], use_threads=False)
         lengths = table.column(0).combine_chunks()
         offsets = np.zeros(len(lengths) + 1, dtype=np.int64)
         if len(lengths):
@@ -322,6 +334,39 @@ class ShardReader:
         if offsets[-1] != len(values):
             return None
         return values, offsets
+
+    def _decode_tokens(self, index: int, chunk: Any) -> npt.NDArray[np.unsignedinteger[Any]] | None:
+        """The tokens column chunk of row group `index` through the page decoder; a page that
+        fails its checksum is read once more (it may have been damaged in transit), then
+        reported."""
+        assert self._pages is not None
+        start, size = chunk.data_page_offset, chunk.total_compressed_size
+        options = {
+            "num_values": chunk.num_values,
+            "compression": chunk.compression,
+            "check_crc": self._check_pages,
+        }
+        try:
+            return self._pages.decode(self._read_range(start, size), **options)
+        except PageChecksumError:
+            logger.warning(
+                "%s: row group %d failed a page checksum; reading it again", self.url, index
+            )
+        try:
+            return self._pages.decode(self._read_range(start, size), **options)
+        except PageChecksumError as exc:
+            raise IntegrityError(
+                f"{self.url} is damaged: the tokens of row group {index} fail the checksum of "
+                f"their {exc} twice; restore the shard or prepare the dataset again"
+            ) from None
+
+    def _read_range(self, start: int, size: int) -> memoryview:
+        import pyarrow as pa
+
+        if isinstance(self._source, pa.NativeFile):
+            return memoryview(self._source.read_at(size, start)).cast("B")
+        self._source.seek(start)
+        return memoryview(self._source.read(size)).cast("B")
 
     def close(self) -> None:
         self._file.close()

@@ -6,13 +6,15 @@ pyarrow decodes a list column value by value through its repetition and definiti
 page is present: the values are simply the bytes after the two level sections. This reads
 each v1 data page header (Thrift compact protocol), decompresses the page, skips the levels
 by their length prefixes and takes the values (PLAIN or BYTE_STREAM_SPLIT) straight into one
-array. Anything else (a dictionary page, a v2 page, another codec or encoding, counts that
-do not add up) returns None and the caller reads the row group with pyarrow instead.
+array. A page whose header records a CRC-32 is checked against it (`PageChecksumError`).
+Anything else (a dictionary page, a v2 page, another codec or encoding, counts that do not
+add up) returns None and the caller reads the row group with pyarrow instead.
 """
 
 from __future__ import annotations
 
 import struct
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -21,7 +23,7 @@ if TYPE_CHECKING:
     import numpy as np
     import pyarrow.parquet as pq
 
-__all__ = ["TokenPages", "read_compact_struct", "token_pages"]
+__all__ = ["PageChecksumError", "TokenPages", "read_compact_struct", "token_pages"]
 
 _DATA_PAGE = 0
 _PLAIN = 0
@@ -36,6 +38,11 @@ class _UnreadablePageError(Exception):
     """A page header or page that is not what this decoder reads (the caller falls back)."""
 
 
+class PageChecksumError(Exception):
+    """A page whose bytes do not match the CRC-32 its header records: damaged, not merely
+    unfamiliar (the caller reads it again, then reports it)."""
+
+
 @dataclass(frozen=True)
 class TokenPages:
     """How to read one shard's `tokens` leaf: its column index and value width."""
@@ -43,9 +50,12 @@ class TokenPages:
     column: int
     itemsize: int  # 2 for uint16 tokens, 4 for uint32
 
-    def decode(self, chunk: memoryview, *, num_values: int, compression: str) -> np.ndarray | None:
+    def decode(
+        self, chunk: memoryview, *, num_values: int, compression: str, check_crc: bool = True
+    ) -> np.ndarray | None:
         """The values of one column chunk (its bytes from the first page header on), or None
-        when its codec or one of its pages is not one this decoder reads."""
+        when its codec or one of its pages is not one this decoder reads. `check_crc=False`
+        skips the pages' CRC-32s (for bytes verified another way)."""
         import numpy as np
         import pyarrow as pa
 
@@ -57,13 +67,17 @@ class TokenPages:
             return None
         out = np.empty(num_values, dtype="<u2" if self.itemsize == 2 else "<u4")  # as stored
         try:
-            filled = self._fill(chunk, out, decompress)
+            filled = self._fill(chunk, out, decompress, check_crc)
         except (_UnreadablePageError, IndexError, ValueError, OSError, struct.error):
             return None  # pyarrow reads it, and names what is wrong if it is damaged
         return out if filled == num_values else None
 
     def _fill(
-        self, chunk: memoryview, out: np.ndarray, decompress: Callable[..., Any] | None
+        self,
+        chunk: memoryview,
+        out: np.ndarray,
+        decompress: Callable[..., Any] | None,
+        check_crc: bool,
     ) -> int:
         import numpy as np
 
@@ -81,6 +95,9 @@ class TokenPages:
                 raise _UnreadablePageError("level encoding")
             body = chunk[position : position + compressed]
             position += compressed
+            crc = header.get(4)  # of the page as stored, when the writer recorded one
+            if check_crc and isinstance(crc, int) and zlib.crc32(body) != crc & 0xFFFFFFFF:
+                raise PageChecksumError(f"page at byte {position - compressed} of the chunk")
             page = memoryview(
                 decompress(body, decompressed_size=size) if decompress else body
             ).cast("B")
