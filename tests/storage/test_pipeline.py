@@ -18,7 +18,6 @@ from lmio.errors import StorageError
 from lmio.loader import TokenLoader
 from lmio.prepare import prepare
 from lmio.store import (
-    Dataset,
     DiskCache,
     get_default_storage_options,
     open_dataset,
@@ -250,36 +249,3 @@ def test_background_downloads_follow_the_loaders_shuffled_order(
     assert cache.prefetched == [urls[i] for i in read_order[first:] + read_order[:first]]
     del batches
     assert same(epoch(cold), reference)
-
-
-def test_reading_s3_by_range_does_not_download_shards_to_hash_them(
-    dataset: tuple[str, Path],
-    reference: list[Any],
-    s3_server: S3Server,
-    monkeypatch: pytest.MonkeyPatch,
-    tmp_path: Path,
-) -> None:
-    """Without a disk cache the pages' CRC-32s verify what is read: no shard is downloaded
-    whole just to hash it (which doubled the bytes of a large dataset)."""
-
-    def bytes_moved() -> int:
-        counting = FaultProxy(s3_server.port, bandwidth=1e12)  # paced, so it counts bytes
-        try:
-            opened = open_dataset(dataset[0], storage_options=proxied_options(counting))
-            assert same(epoch(opened), reference)
-            assert counting._pacer is not None
-            return counting._pacer.sent
-        finally:
-            counting.stop()
-
-    opened = open_dataset(dataset[0])
-    assert not any(opened.hashes_on_open(s.index) for s in opened.shards)
-    by_pages = bytes_moved()
-    monkeypatch.setattr(Dataset, "hashes_on_open", lambda self, index: True)
-    hashed = bytes_moved()
-    assert hashed - by_pages >= sum(s.bytes for s in opened.shards)  # the downloads to hash
-    monkeypatch.undo()
-    cached = open_dataset(dataset[0], cache=DiskCache(tmp_path, max_bytes="64MB"))
-    assert all(cached.hashes_on_open(s.index) for s in cached.shards)  # verified on download
-    local = open_dataset(dataset[1])
-    assert all(local.hashes_on_open(s.index) for s in local.shards)

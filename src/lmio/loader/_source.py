@@ -83,8 +83,8 @@ def open_layout(
 class ShardChecks:
     """Verifies each shard's checksum once per process (when `verify`), shared by the reader
     threads: threads checking different shards run in parallel, a thread opening a shard
-    under check waits for it. Shards read remotely by range with page checksums are checked
-    page by page instead (see `Dataset.hashes_on_open`)."""
+    under check waits for it. A shard not checked whole has its pages checked against their
+    CRC-32s as they are read."""
 
     def __init__(self, layout: Layout, *, verify: bool) -> None:
         self.layout = layout
@@ -96,15 +96,14 @@ class ShardChecks:
     def open(self, shard: int) -> ShardReader:
         """Shard `shard` open for reading, its footer checked against the manifest."""
         dataset = self.layout.dataset
-        hashed = self.verify and dataset.hashes_on_open(shard)
-        if hashed and shard not in self._verified:
+        if self.verify and shard not in self._verified:
             with self._lock:
                 shard_lock = self._locks.setdefault(shard, threading.Lock())
             with shard_lock:
                 if shard not in self._verified:
                     dataset.open_shard(shard, verify=True).close()
                     self._verified.add(shard)
-        reader = dataset.open_shard(shard, check_pages=not hashed)  # its sha256 covers them
+        reader = dataset.open_shard(shard, check_pages=not self.verify)  # sha256 covers them
         info = dataset.shards[shard]
         if reader.num_row_groups != len(info.row_group_rows) or reader.num_rows != info.rows:
             reader.close()

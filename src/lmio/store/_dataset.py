@@ -200,14 +200,6 @@ class Dataset:
             storage_options=self._storage_options,
         )
 
-    def hashes_on_open(self, index: int) -> bool:
-        """Whether verified reading of shard `index` checks its whole sha256 first. Not when
-        it is read remotely range by range (no disk cache) and its pages carry CRC-32s: each
-        page is checked as it is read, and hashing would download the whole shard once more."""
-        options = self._manifest.get("writer", {}).get("options", {})
-        direct = self._cache is None and not is_local(self.shards[index].url)
-        return not (direct and options.get("write_page_checksum") is True)
-
     def plan_reads(self, shards: Sequence[int]) -> None:
         """The order in which shards will first be opened (a loader's shuffled order): with a
         disk cache, the background downloads follow it instead of the manifest's order."""

@@ -11,13 +11,14 @@ Columns: `tokens` (list of uint16 when the vocabulary fits, else uint32), `doc_i
 from __future__ import annotations
 
 import hashlib
+import io
 import logging
 import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
-from lmio.errors import FormatError, IntegrityError
+from lmio.errors import FormatError, IntegrityError, LmioError
 from lmio.store._files import is_local, open_input, open_output_atomic, sha256_file
 from lmio.store._token_pages import PageChecksumError, token_pages
 
@@ -259,7 +260,9 @@ class ShardReader:
             source = open_input(url, storage_options=storage_options, buffer_size=_RANDOM_ACCESS)
         try:
             self._file = pq.ParquetFile(source, page_checksum_verification=check_pages)
-        except pa.ArrowInvalid as exc:
+        except (pa.ArrowException, OSError) as exc:
+            if isinstance(exc, LmioError):  # the storage's own errors say what to do
+                raise
             raise FormatError(f"{url} is not a readable Parquet file: {exc}") from None
         names = self._file.schema_arrow.names
         if "tokens" not in names:
@@ -339,19 +342,21 @@ class ShardReader:
         """The tokens column chunk of row group `index` through the page decoder; a page that
         fails its checksum is read once more (it may have been damaged in transit), then
         reported."""
+        import pyarrow as pa
+
         assert self._pages is not None
         start, size = chunk.data_page_offset, chunk.total_compressed_size
-        options = {
-            "num_values": chunk.num_values,
-            "compression": chunk.compression,
-            "check_crc": self._check_pages,
-        }
+        options = {"num_values": chunk.num_values, "check_crc": self._check_pages}
         try:
             return self._pages.decode(self._read_range(start, size), **options)
         except PageChecksumError:
             logger.warning(
                 "%s: row group %d failed a page checksum; reading it again", self.url, index
             )
+        if not isinstance(self._source, pa.NativeFile):
+            # A buffered stream drops what it holds on a seek from the end, so the read
+            # below fetches the bytes anew instead of serving the damaged copy again.
+            self._source.seek(0, io.SEEK_END)
         try:
             return self._pages.decode(self._read_range(start, size), **options)
         except PageChecksumError as exc:

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import struct
 import zlib
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -30,6 +29,8 @@ _PLAIN = 0
 _RLE = 3
 _BYTE_STREAM_SPLIT = 9
 _LENGTH = struct.Struct("<I")
+_ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
+_MAX_PAGE_BYTES = 1 << 31  # Parquet's sizes are i32
 # Thrift compact field types.
 _TRUE, _FALSE, _BYTE, _I16, _I32, _I64, _DOUBLE, _BINARY, _LIST, _SET, _MAP, _STRUCT = range(1, 13)
 
@@ -51,35 +52,37 @@ class TokenPages:
     itemsize: int  # 2 for uint16 tokens, 4 for uint32
 
     def decode(
-        self, chunk: memoryview, *, num_values: int, compression: str, check_crc: bool = True
+        self, chunk: memoryview, *, num_values: int, check_crc: bool = True
     ) -> np.ndarray | None:
         """The values of one column chunk (its bytes from the first page header on), or None
-        when its codec or one of its pages is not one this decoder reads. `check_crc=False`
-        skips the pages' CRC-32s (for bytes verified another way)."""
+        when one of its pages is not one this decoder reads. Pages are zstd frames (told by
+        their magic number) or stored as they are; the footer's codec is not consulted
+        (pyarrow aborts the process on an unknown codec value). `check_crc=False` skips the
+        pages' CRC-32s (for bytes verified another way)."""
         import numpy as np
-        import pyarrow as pa
 
-        if compression == "UNCOMPRESSED":
-            decompress = None
-        elif compression == "ZSTD":
-            decompress = pa.Codec("zstd").decompress
-        else:
+        if not 0 <= num_values <= _MAX_PAGE_BYTES:
             return None
-        out = np.empty(num_values, dtype="<u2" if self.itemsize == 2 else "<u4")  # as stored
         try:
-            filled = self._fill(chunk, out, decompress, check_crc)
-        except (_UnreadablePageError, IndexError, ValueError, OSError, struct.error):
+            out = np.empty(num_values, dtype="<u2" if self.itemsize == 2 else "<u4")  # as stored
+            filled = self._fill(chunk, out, check_crc)
+        except (
+            _UnreadablePageError,
+            IndexError,
+            ValueError,
+            OSError,
+            MemoryError,
+            RecursionError,
+            struct.error,
+        ):
             return None  # pyarrow reads it, and names what is wrong if it is damaged
         return out if filled == num_values else None
 
-    def _fill(
-        self,
-        chunk: memoryview,
-        out: np.ndarray,
-        decompress: Callable[..., Any] | None,
-        check_crc: bool,
-    ) -> int:
+    def _fill(self, chunk: memoryview, out: np.ndarray, check_crc: bool) -> int:
         import numpy as np
+        import pyarrow as pa
+
+        zstd = pa.Codec("zstd")
 
         as_bytes = out.view(np.uint8).reshape(-1, self.itemsize)
         position = filled = 0
@@ -91,6 +94,8 @@ class TokenPages:
                 raise _UnreadablePageError(f"page type {page_type}")
             if not isinstance(size, int) or not isinstance(compressed, int):
                 raise _UnreadablePageError("page sizes")
+            if not (0 <= size <= _MAX_PAGE_BYTES and 0 <= compressed <= len(chunk) - position):
+                raise _UnreadablePageError("page sizes")
             if data.get(3) != _RLE or data.get(4) != _RLE:
                 raise _UnreadablePageError("level encoding")
             body = chunk[position : position + compressed]
@@ -98,9 +103,12 @@ class TokenPages:
             crc = header.get(4)  # of the page as stored, when the writer recorded one
             if check_crc and isinstance(crc, int) and zlib.crc32(body) != crc & 0xFFFFFFFF:
                 raise PageChecksumError(f"page at byte {position - compressed} of the chunk")
-            page = memoryview(
-                decompress(body, decompressed_size=size) if decompress else body
-            ).cast("B")
+            if bytes(body[:4]) == _ZSTD_MAGIC:
+                page = memoryview(zstd.decompress(body, decompressed_size=size)).cast("B")
+            elif compressed == size:  # stored as it is
+                page = body
+            else:  # another codec: pyarrow's job
+                raise _UnreadablePageError("codec")
             if len(page) != size:
                 raise _UnreadablePageError("page size")
             start = _skip_levels(page, _skip_levels(page, 0))  # repetition, then definition
@@ -200,6 +208,8 @@ def _skip(data: memoryview, position: int, kind: int) -> int:
         count, element = header >> 4, header & 0x0F
         if count == 15:
             count, position = _varint(data, position)
+        if count > len(data) - position:  # every element takes a byte at least
+            raise _UnreadablePageError("list length")
         for _ in range(count):
             position = _skip_value(data, position, element)
         return position
