@@ -115,43 +115,6 @@ static inline int special8(const uint8_t *p, int json) {
     return (special & highs) != 0;
 }
 
-static inline int hex4(const uint8_t *s, uint32_t *v) {
-    uint32_t x = 0;
-    for (int k = 0; k < 4; k++) {
-        uint8_t c = s[k];
-        x <<= 4;
-        if (c >= '0' && c <= '9') x |= (uint32_t)(c - '0');
-        else if (c >= 'a' && c <= 'f') x |= (uint32_t)(c - 'a' + 10);
-        else if (c >= 'A' && c <= 'F') x |= (uint32_t)(c - 'A' + 10);
-        else return -1;
-    }
-    *v = x;
-    return 0;
-}
-
-static inline size_t put_utf8(uint8_t *o, uint32_t cp) {
-    if (cp < 0x80) {
-        o[0] = (uint8_t)cp;
-        return 1;
-    }
-    if (cp < 0x800) {
-        o[0] = (uint8_t)(0xC0 | (cp >> 6));
-        o[1] = (uint8_t)(0x80 | (cp & 0x3F));
-        return 2;
-    }
-    if (cp < 0x10000) {
-        o[0] = (uint8_t)(0xE0 | (cp >> 12));
-        o[1] = (uint8_t)(0x80 | ((cp >> 6) & 0x3F));
-        o[2] = (uint8_t)(0x80 | (cp & 0x3F));
-        return 3;
-    }
-    o[0] = (uint8_t)(0xF0 | (cp >> 18));
-    o[1] = (uint8_t)(0x80 | ((cp >> 12) & 0x3F));
-    o[2] = (uint8_t)(0x80 | ((cp >> 6) & 0x3F));
-    o[3] = (uint8_t)(0x80 | (cp & 0x3F));
-    return 4;
-}
-
 /* The escape at s[0 .. n) (s[0] is a backslash): its code point, its input length (*adv), or
  * -1 for what the JSON reader would not give as one character here (a lone surrogate, a
  * malformed escape: Python decides). */
@@ -169,11 +132,11 @@ static inline int json_escape(const uint8_t *s, size_t n, uint32_t *cp, size_t *
     default: return -1;
     }
     uint32_t c, low;
-    if (n < 6 || hex4(s + 2, &c)) return -1;
+    if (n < 6 || lmio_hex4(s + 2, &c)) return -1;
     *adv = 6;
     if (c >= 0xDC00 && c <= 0xDFFF) return -1;
     if (c >= 0xD800 && c <= 0xDBFF) {
-        if (n < 12 || s[6] != '\\' || s[7] != 'u' || hex4(s + 8, &low) || low < 0xDC00 ||
+        if (n < 12 || s[6] != '\\' || s[7] != 'u' || lmio_hex4(s + 8, &low) || low < 0xDC00 ||
             low > 0xDFFF)
             return -1;
         c = 0x10000 + ((c - 0xD800) << 10) + (low - 0xDC00);
@@ -309,7 +272,7 @@ static int clean_impl(const uint8_t *s, size_t n, unsigned steps, int json, lmio
                 out->len = base;
                 return LMIO_CLEAN_ESCAPE;
             }
-            ulen = put_utf8(escaped, cp);
+            ulen = lmio_put_utf8(escaped, cp);
             src = escaped;
         } else if (c >= 0x80) {
             adv = ulen = lmio_utf8_decode(s + i, n - i, &cp);

@@ -27,20 +27,6 @@ static inline void skip_ws(parser *p) {
     }
 }
 
-static inline int hex4(const uint8_t *s, uint32_t *v) {
-    uint32_t x = 0;
-    for (int k = 0; k < 4; k++) {
-        uint8_t c = s[k];
-        x <<= 4;
-        if (c >= '0' && c <= '9') x |= (uint32_t)(c - '0');
-        else if (c >= 'a' && c <= 'f') x |= (uint32_t)(c - 'a' + 10);
-        else if (c >= 'A' && c <= 'F') x |= (uint32_t)(c - 'A' + 10);
-        else return -1;
-    }
-    *v = x;
-    return 0;
-}
-
 /* Eight bytes at once: does any of them need a look (a quote, a backslash, a control)? */
 static inline int plain8(const uint8_t *p) {
     uint64_t v;
@@ -73,36 +59,13 @@ static int scan_string(parser *p, int *escaped) {
             break;
         case 'u': {
             uint32_t v;
-            if (i + 6 > n || hex4(s + i + 2, &v)) return FAIL;
+            if (i + 6 > n || lmio_hex4(s + i + 2, &v)) return FAIL;
             i += 6;
             break;
         }
         default: return FAIL;
         }
     }
-}
-
-static size_t put_utf8(uint8_t *o, uint32_t cp) {
-    if (cp < 0x80) {
-        o[0] = (uint8_t)cp;
-        return 1;
-    }
-    if (cp < 0x800) {
-        o[0] = (uint8_t)(0xC0 | (cp >> 6));
-        o[1] = (uint8_t)(0x80 | (cp & 0x3F));
-        return 2;
-    }
-    if (cp < 0x10000) {
-        o[0] = (uint8_t)(0xE0 | (cp >> 12));
-        o[1] = (uint8_t)(0x80 | ((cp >> 6) & 0x3F));
-        o[2] = (uint8_t)(0x80 | (cp & 0x3F));
-        return 3;
-    }
-    o[0] = (uint8_t)(0xF0 | (cp >> 18));
-    o[1] = (uint8_t)(0x80 | ((cp >> 12) & 0x3F));
-    o[2] = (uint8_t)(0x80 | ((cp >> 6) & 0x3F));
-    o[3] = (uint8_t)(0x80 | (cp & 0x3F));
-    return 4;
 }
 
 /* Appends the value of the scanned string s[a .. b) (between its quotes). Returns 1 for a
@@ -129,12 +92,12 @@ static int unescape(const uint8_t *s, size_t a, size_t b, lmio_bytevec *out) {
         case 'r': cp = '\r'; break;
         case 't': cp = '\t'; break;
         case 'u':
-            hex4(s + i, &cp); /* checked by scan_string */
+            lmio_hex4(s + i, &cp); /* checked by scan_string */
             i += 4;
             if (cp >= 0xDC00 && cp <= 0xDFFF) return 1;
             if (cp >= 0xD800 && cp <= 0xDBFF) {
                 uint32_t low;
-                if (i + 6 > b || s[i] != '\\' || s[i + 1] != 'u' || hex4(s + i + 2, &low) ||
+                if (i + 6 > b || s[i] != '\\' || s[i + 1] != 'u' || lmio_hex4(s + i + 2, &low) ||
                     low < 0xDC00 || low > 0xDFFF)
                     return 1;
                 cp = 0x10000 + ((cp - 0xD800) << 10) + (low - 0xDC00);
@@ -143,7 +106,7 @@ static int unescape(const uint8_t *s, size_t a, size_t b, lmio_bytevec *out) {
             break;
         default: cp = c; /* '"', '\\', '/' */
         }
-        w += put_utf8(o + w, cp);
+        w += lmio_put_utf8(o + w, cp);
     }
     out->len = before + w;
     return 0;

@@ -45,4 +45,43 @@ static inline size_t lmio_utf8_decode(const uint8_t *s, size_t n, uint32_t *cp) 
     return 1;
 }
 
+/* The value of four hex digits at s[0 .. 4): 0, or -1 if one is not a hex digit. */
+static inline int lmio_hex4(const uint8_t *s, uint32_t *v) {
+    uint32_t x = 0;
+    for (int k = 0; k < 4; k++) {
+        uint8_t c = s[k];
+        x <<= 4;
+        if (c >= '0' && c <= '9') x |= (uint32_t)(c - '0');
+        else if (c >= 'a' && c <= 'f') x |= (uint32_t)(c - 'a' + 10);
+        else if (c >= 'A' && c <= 'F') x |= (uint32_t)(c - 'A' + 10);
+        else return -1;
+    }
+    *v = x;
+    return 0;
+}
+
+/* Writes code point cp (<= U+10FFFF) as UTF-8 at o (room for 4 bytes); returns its length. */
+static inline size_t lmio_put_utf8(uint8_t *o, uint32_t cp) {
+    if (cp < 0x80) {
+        o[0] = (uint8_t)cp;
+        return 1;
+    }
+    if (cp < 0x800) {
+        o[0] = (uint8_t)(0xC0 | (cp >> 6));
+        o[1] = (uint8_t)(0x80 | (cp & 0x3F));
+        return 2;
+    }
+    if (cp < 0x10000) {
+        o[0] = (uint8_t)(0xE0 | (cp >> 12));
+        o[1] = (uint8_t)(0x80 | ((cp >> 6) & 0x3F));
+        o[2] = (uint8_t)(0x80 | (cp & 0x3F));
+        return 3;
+    }
+    o[0] = (uint8_t)(0xF0 | (cp >> 18));
+    o[1] = (uint8_t)(0x80 | ((cp >> 12) & 0x3F));
+    o[2] = (uint8_t)(0x80 | ((cp >> 6) & 0x3F));
+    o[3] = (uint8_t)(0x80 | (cp & 0x3F));
+    return 4;
+}
+
 #endif
