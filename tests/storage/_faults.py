@@ -210,7 +210,6 @@ class _Pacer:
         self._rate = rate
         self._lock = threading.Lock()
         self._free_at = time.monotonic()
-        self.sent = 0  # bytes of bodies sent so far
 
     def send(self, sock: socket.socket, data: bytes) -> None:
         view = memoryview(data)
@@ -220,7 +219,6 @@ class _Pacer:
                 now = time.monotonic()
                 slot = max(now, self._free_at)
                 self._free_at = slot + len(chunk) / self._rate
-                self.sent += len(chunk)
             if slot > now:
                 time.sleep(slot - now)
             sock.sendall(chunk)
