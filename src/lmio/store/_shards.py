@@ -213,13 +213,18 @@ def list_to_numpy(
         count=len(array) + 1,
         offset=array.offset * (8 if wide else 4),
     ).astype(np.int64)
-    child = array.values
-    item = np.dtype(child.type.to_pandas_dtype())
     start, stop = int(offsets[0]), int(offsets[-1])
-    values = np.frombuffer(
-        child.buffers()[1], dtype=item, count=len(child), offset=child.offset * item.itemsize
-    )[start:stop]
-    return values, (offsets - start if start else offsets)
+    return _primitive_values(array.values)[start:stop], (offsets - start if start else offsets)
+
+
+def _primitive_values(array: pa.Array) -> npt.NDArray[Any]:
+    """A primitive Arrow array without nulls as numpy, viewing its buffer (no pandas)."""
+    import numpy as np
+
+    item = np.dtype(array.type.to_pandas_dtype())
+    return np.frombuffer(
+        array.buffers()[1], dtype=item, count=len(array), offset=array.offset * item.itemsize
+    )
 
 
 class ShardReader:
@@ -325,15 +330,7 @@ class ShardReader:
         lengths = table.column(0).combine_chunks()
         offsets = np.zeros(len(lengths) + 1, dtype=np.int64)
         if len(lengths):
-            np.cumsum(
-                np.frombuffer(
-                    lengths.buffers()[1],
-                    dtype=np.uint32,
-                    count=len(lengths),
-                    offset=lengths.offset * 4,
-                ),
-                out=offsets[1:],
-            )
+            np.cumsum(_primitive_values(lengths), out=offsets[1:])
         if offsets[-1] != len(values):
             return None
         return values, offsets
