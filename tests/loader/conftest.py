@@ -13,7 +13,7 @@ import pyarrow as pa
 import pytest
 
 from lmio.store._manifest import dump_manifest, shard_path
-from lmio.store._shards import WRITER_OPTIONS, write_shard
+from lmio.store._shards import WRITER_SETTINGS, write_shard
 
 MakeDataset = Callable[..., Path]
 
@@ -53,7 +53,7 @@ def write_dataset(
     manifest = dump_manifest(
         tokenizer={"path": "tokenizer.json", "checksum": "sha256:" + "0" * 64},
         token_type=token_type,
-        writer=WRITER_OPTIONS,
+        writer=WRITER_SETTINGS,
         shards=shards,
         settings={},
         inputs=[],

@@ -13,7 +13,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from lmio.errors import IntegrityError
-from lmio.store._shards import WRITER_OPTIONS, ShardReader, shard_schema
+from lmio.store._shards import ShardReader, shard_schema, write_shard
 from lmio.store._token_pages import (
     PageChecksumError,
     TokenPages,
@@ -27,20 +27,42 @@ def _documents(seed: int, count: int, high: int) -> list[np.ndarray]:
     return [rng.integers(0, high, rng.integers(1, 300)) for _ in range(count)]
 
 
+# The shard layout as pyarrow writes it (foreign shards, and lmio's before its own writer).
+PYARROW_OPTIONS: dict[str, Any] = {
+    "version": "2.6",
+    "compression": "zstd",
+    "compression_level": 1,
+    "use_dictionary": ["source"],
+    "write_statistics": ["doc_id", "n_tokens"],
+    "data_page_size": 1 << 20,
+    "data_page_version": "1.0",
+    "use_byte_stream_split": ["tokens.list.element"],
+    "store_schema": True,
+    "write_page_checksum": True,
+}
+
+
 def _write(path: Path, groups: list[list[np.ndarray]], token_type: str, **options: Any) -> None:
+    """With lmio's writer (`lmio=True`), else with pyarrow's and these options."""
     schema = shard_schema(token_type)
-    with pq.ParquetWriter(path, schema, **{**WRITER_OPTIONS, **options}) as writer:
-        for docs in groups:
-            table = pa.table(
-                {
-                    "tokens": pa.array([d.tolist() for d in docs], schema.field("tokens").type),
-                    "doc_id": pa.array(range(len(docs)), pa.uint64()),
-                    "source": pa.array(["a"] * len(docs), pa.string()),
-                    "n_tokens": pa.array([len(d) for d in docs], pa.uint32()),
-                },
-                schema=schema,
-            )
-            writer.write_table(table, row_group_size=max(len(docs), 1))
+    tables = [
+        pa.table(
+            {
+                "tokens": pa.array([d.tolist() for d in docs], schema.field("tokens").type),
+                "doc_id": pa.array(range(len(docs)), pa.uint64()),
+                "source": pa.array(["a"] * len(docs), pa.string()),
+                "n_tokens": pa.array([len(d) for d in docs], pa.uint32()),
+            },
+            schema=schema,
+        )
+        for docs in groups
+    ]
+    if options.pop("lmio", False):
+        write_shard(str(path), tables, token_type=token_type)  # type: ignore[arg-type]
+        return
+    with pq.ParquetWriter(path, schema, **{**PYARROW_OPTIONS, **options}) as writer:
+        for table in tables:
+            writer.write_table(table, row_group_size=max(table.num_rows, 1))
 
 
 def _pyarrow_tokens(path: Path, group: int) -> tuple[list[int], list[int]]:
@@ -50,7 +72,8 @@ def _pyarrow_tokens(path: Path, group: int) -> tuple[list[int], list[int]]:
 
 
 LAYOUTS = {
-    "shard writer (zstd, byte stream split)": {},
+    "lmio's shard writer": {"lmio": True},
+    "pyarrow, the shard layout (zstd, byte stream split)": {},
     "plain encoding": {"use_byte_stream_split": False},
     "uncompressed": {"compression": "none", "compression_level": None},
     "many small pages": {"data_page_size": 512, "write_batch_size": 64},

@@ -23,6 +23,7 @@ from typing import Any, Literal
 from lmio._cpus import usable_cpus
 from lmio._progress import Progress
 from lmio._units import parse_size
+from lmio._version import __version__
 from lmio.errors import DataError, InvalidArgumentError
 from lmio.prepare._inputs import (
     Documents,
@@ -50,7 +51,7 @@ from lmio.prepare._unit import native_options, process_unit
 from lmio.prepare._unit_files import UnitRecord, load_unit_record, read_unit_index
 from lmio.store._files import exists, is_local, list_names, write_bytes_atomic
 from lmio.store._manifest import TOKENIZER_NAME, dump_manifest, shard_path
-from lmio.store._shards import WRITER_OPTIONS, ShardRecord, token_type_for
+from lmio.store._shards import WRITER_SETTINGS, ShardRecord, token_type_for
 from lmio.text._clean import CleanOptions
 from lmio.text._sources import OnInvalid, SplitMode
 from lmio.tokenizer import Tokenizer
@@ -405,8 +406,6 @@ class _Run:
         return shards
 
     def _publish(self, plans: list[ShardPlan], shards: dict[int, ShardRecord]) -> None:
-        import pyarrow as pa
-
         self.tokenizer.get()  # loaded and checked, even when no unit needed it
         context, report = self.context, self.report
         entries = [
@@ -421,7 +420,7 @@ class _Run:
                 "eos_id": context.eos_id,
             },
             token_type=context.token_type,
-            writer={"library": f"pyarrow {pa.__version__}", "options": WRITER_OPTIONS},
+            writer={"library": f"lmio {__version__}", "options": WRITER_SETTINGS},
             shards=entries,
             settings=context.settings.to_dict(),
             inputs=[file.to_dict() for file in self.files],

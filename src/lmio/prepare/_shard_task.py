@@ -1,9 +1,9 @@
-"""Phase 2 writing: a planned shard assembled from unit files and written with the pinned writer.
+"""Phase 2 writing: a planned shard assembled from unit files and written by lmio's writer.
 
 A shard is written whole by one task (`write_planned_shard`), or row group by row group as
 the units it draws on finish (`ShardStream`, on a thread of the process that plans): the
-same row groups through the same writer, so the same bytes. The Arrow arrays are built from
-the work files' buffers (no pandas).
+same row groups through the same writer, so the same bytes. Row groups are numpy arrays
+sliced from the work files' buffers, handed to the writer as they are (no Arrow tables).
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import json
 import queue
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Executor, Future
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from lmio.errors import InvalidArgumentError
 from lmio.prepare._layout import Layout
@@ -20,22 +20,18 @@ from lmio.prepare._packing import RowGroupPlan, Segment, ShardPlan
 from lmio.prepare._settings import JobContext
 from lmio.prepare._unit_files import UnitData, read_unit_data
 from lmio.store._files import exists, read_bytes, sha256_file, write_bytes_atomic
-from lmio.store._shards import ShardRecord, write_shard
-
-if TYPE_CHECKING:
-    import pyarrow as pa
+from lmio.store._shards import RowGroup, ShardRecord, write_shard
 
 __all__ = ["ShardStream", "finished_shard", "write_planned_shard"]
 
 _INT32_MAX = (1 << 31) - 1
 
 
-def row_group_table(
+def row_group(
     context: JobContext, segments: Sequence[Segment], units: dict[int, UnitData]
-) -> pa.Table:
-    """The rows of `segments` as a table of the shard's columns (units read into `units`)."""
+) -> RowGroup:
+    """The rows of `segments` as one row group of the shard (units read into `units`)."""
     import numpy as np
-    import pyarrow as pa
 
     values, counts, ids, codes = [], [], [], []
     names = sorted({segment.source for segment in segments})
@@ -49,47 +45,18 @@ def row_group_table(
         ids.append(data.index["doc_id"][start:stop])
         codes.append(np.full(stop - start, names.index(segment.source), dtype=np.int32))
     n_tokens = np.concatenate(counts).astype(np.uint32)
-    n = len(n_tokens)
-    offsets = np.zeros(n + 1, dtype=np.int64)
-    np.cumsum(n_tokens, out=offsets[1:])
-    if offsets[-1] > _INT32_MAX:
+    if int(n_tokens.sum(dtype=np.uint64)) > _INT32_MAX:
         raise InvalidArgumentError(
-            f"a row group of {int(offsets[-1])} tokens is more than a Parquet list holds; "
-            "lower row_group_tokens (--row-group-tokens)"
+            f"a row group of {int(n_tokens.sum(dtype=np.uint64))} tokens is more than a "
+            "Parquet list holds; lower row_group_tokens (--row-group-tokens)"
         )
-    flat = np.ascontiguousarray(np.concatenate(values))
-    item = pa.uint16() if context.token_type == "uint16" else pa.uint32()
-    tokens = pa.ListArray.from_arrays(  # the shard's own list type: casting to it costs nothing
-        _array(pa.int32(), offsets.astype(np.int32)),
-        _array(item, flat),
-        type=pa.list_(pa.field("item", item, nullable=False)),
+    return RowGroup(
+        tokens=np.concatenate(values),
+        n_tokens=n_tokens,
+        doc_id=np.concatenate(ids).astype(np.uint64),
+        source_codes=np.concatenate(codes),
+        source_names=tuple(names),
     )
-    encoded = [name.encode() for name in names]
-    dictionary = pa.Array.from_buffers(
-        pa.string(),
-        len(names),
-        [
-            None,
-            pa.py_buffer(np.cumsum([0, *map(len, encoded)], dtype=np.int32)),
-            pa.py_buffer(b"".join(encoded)),
-        ],
-    )
-    source = pa.DictionaryArray.from_arrays(_array(pa.int32(), np.concatenate(codes)), dictionary)
-    return pa.Table.from_arrays(
-        [
-            tokens,
-            _array(pa.uint64(), np.ascontiguousarray(np.concatenate(ids))),
-            source.cast(pa.string()),
-            _array(pa.uint32(), n_tokens),
-        ],
-        names=["tokens", "doc_id", "source", "n_tokens"],
-    )
-
-
-def _array(kind: pa.DataType, values: Any) -> pa.Array:
-    import pyarrow as pa
-
-    return pa.Array.from_buffers(kind, len(values), [None, pa.py_buffer(values)])
 
 
 def write_planned_shard(context: JobContext, plan: ShardPlan) -> ShardRecord:
@@ -110,19 +77,22 @@ def write_planned_shard(context: JobContext, plan: ShardPlan) -> ShardRecord:
                 )
             rows -= take
         groups.append(tuple(group))
-    tables = (row_group_table(context, group, units) for group in groups)
-    return _write(context, plan.index, tables, lambda: plan)
+    row_groups = (row_group(context, group, units) for group in groups)
+    return _write(context, plan.index, row_groups, lambda: plan)
 
 
 def _write(
-    context: JobContext, index: int, tables: Iterator[pa.Table], plan_of: Callable[[], ShardPlan]
+    context: JobContext,
+    index: int,
+    row_groups: Iterator[RowGroup],
+    plan_of: Callable[[], ShardPlan],
 ) -> ShardRecord:
-    """Shard `index` from its row groups' tables, checked against its plan (known once the
-    tables are done), then its record."""
+    """Shard `index` from its row groups, checked against its plan (known once the row
+    groups are done), then its record."""
     layout = Layout(context.out)
     record = write_shard(
         layout.shard(index),
-        tables,
+        row_groups,
         token_type=context.token_type,
         storage_options=context.storage_options,
     )
@@ -164,7 +134,7 @@ class ShardStream:
         plans: list[ShardPlan] = []
         units: dict[int, UnitData] = {}
 
-        def tables() -> Iterator[pa.Table]:
+        def row_groups() -> Iterator[RowGroup]:
             while True:
                 item = self._queue.get()
                 if item is None:
@@ -175,9 +145,9 @@ class ShardStream:
                 first = min(segment.unit for segment in item.segments)
                 for unit in [unit for unit in units if unit < first]:  # done with these
                     del units[unit]
-                yield row_group_table(self._context, item.segments, units)
+                yield row_group(self._context, item.segments, units)
 
-        return _write(self._context, self.index, tables(), lambda: plans[0])
+        return _write(self._context, self.index, row_groups(), lambda: plans[0])
 
 
 def finished_shard(context: JobContext, plan: ShardPlan) -> ShardRecord | None:

@@ -1,8 +1,8 @@
-"""Token shards: Parquet files written with pinned options, read back row group by row group.
+"""Token shards: Parquet files written by lmio's own writer, read back row group by row group.
 
-Every option of the writer is spelled out, so the same rows give the same bytes in any
-process, on any executor, with the same pyarrow. The files carry nothing about the run (no
-timestamps, no host names): the footer holds the Arrow schema and pyarrow's `created_by`.
+The writer (lmio.store._parquet_writer) lays the pages out itself, so the same rows give the
+same bytes in any process, on any executor, with any pyarrow. The files carry nothing about
+the run (no timestamps, no host names): the footer holds the Arrow schema and `created_by`.
 
 Columns: `tokens` (list of uint16 when the vocabulary fits, else uint32), `doc_id` (uint64),
 `source` (string, dictionary-encoded on disk) and `n_tokens` (uint32).
@@ -16,10 +16,11 @@ import logging
 import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
-from lmio.errors import FormatError, IntegrityError, LmioError
+from lmio.errors import FormatError, IntegrityError, InvalidArgumentError, LmioError
 from lmio.store._files import is_local, open_input, open_output_atomic, sha256_file
+from lmio.store._parquet_writer import WRITER_SETTINGS, ParquetShardWriter, RowGroup, TokenType
 from lmio.store._token_pages import PageChecksumError, token_pages
 
 if TYPE_CHECKING:
@@ -29,8 +30,9 @@ if TYPE_CHECKING:
 
 __all__ = [
     "COLUMNS",
-    "WRITER_OPTIONS",
+    "WRITER_SETTINGS",
     "HashingWriter",
+    "RowGroup",
     "ShardReader",
     "ShardRecord",
     "TokenType",
@@ -40,35 +42,12 @@ __all__ = [
     "write_shard",
 ]
 
-TokenType = Literal["uint16", "uint32"]
-
 logger = logging.getLogger(__name__)
 
 # Read-ahead of a remote shard's stream (see open_input): enough for its footer.
 _RANDOM_ACCESS = 64 << 10
 
 COLUMNS = ("tokens", "doc_id", "source", "n_tokens")
-
-# Passed to pyarrow.parquet.ParquetWriter as they are; recorded in every manifest. Parquet
-# stores uint16 as 4-byte INT32: byte-stream-split encoding puts the always-zero high bytes
-# together, so zstd compresses tokens faster and smaller than plain encoding.
-WRITER_OPTIONS: dict[str, Any] = {
-    "version": "2.6",
-    "compression": "zstd",
-    "compression_level": 1,
-    "use_dictionary": ["source"],
-    "write_statistics": ["doc_id", "n_tokens"],
-    "data_page_size": 1 << 20,
-    "data_page_version": "1.0",
-    "write_batch_size": 1024,
-    "dictionary_pagesize_limit": 1 << 20,
-    "use_byte_stream_split": ["tokens.list.element"],
-    "use_compliant_nested_type": True,
-    "store_schema": True,
-    "write_page_index": False,
-    # A CRC-32 in every page header: a row group read by range is verified on its own.
-    "write_page_checksum": True,
-}
 
 
 def token_type_for(vocab_size: int) -> TokenType:
@@ -157,31 +136,25 @@ class HashingWriter:
 
 def write_shard(
     url: str,
-    row_groups: Iterable[pa.Table],
+    row_groups: Iterable[pa.Table | RowGroup],
     *,
     token_type: TokenType,
     storage_options: dict[str, Any] | None = None,
 ) -> ShardRecord:
-    """Write one table per row group with the pinned options, atomically; return its record.
-
-    Each table must have the shard schema's columns; it is made contiguous first, so the
-    bytes do not depend on how its arrays happened to be chunked.
-    """
-    import pyarrow as pa
-    import pyarrow.compute as pc
-    import pyarrow.parquet as pq
-
-    schema = shard_schema(token_type)
+    """Write one row group per table (with the shard schema's columns) or `RowGroup`,
+    atomically; return its record. The bytes depend on the rows alone, not on how a
+    table's arrays happen to be chunked."""
     rows: list[int] = []
     tokens: list[int] = []
     with open_output_atomic(url, storage_options=storage_options) as raw:
         sink = HashingWriter(raw)
-        with pq.ParquetWriter(pa.PythonFile(sink, mode="w"), schema, **WRITER_OPTIONS) as writer:
-            for table in row_groups:
-                group = table.select(list(COLUMNS)).cast(schema).combine_chunks()
-                writer.write_table(group, row_group_size=max(group.num_rows, 1))
-                rows.append(group.num_rows)
-                tokens.append(int(pc.sum(group.column("n_tokens")).as_py() or 0))
+        writer = ParquetShardWriter(sink, token_type=token_type)
+        for given in row_groups:
+            group = given if isinstance(given, RowGroup) else row_group_of(given, token_type)
+            writer.write_row_group(group)
+            rows.append(group.num_rows)
+            tokens.append(len(group.tokens))
+        writer.close()
     return ShardRecord(
         rows=sum(rows),
         tokens=sum(tokens),
@@ -190,6 +163,38 @@ def write_shard(
         row_group_rows=tuple(rows),
         row_group_tokens=tuple(tokens),
     )
+
+
+def row_group_of(table: pa.Table, token_type: TokenType) -> RowGroup:
+    """A table with the shard schema's columns as a `RowGroup` (its `n_tokens` must match
+    the lengths of its token lists)."""
+    import numpy as np
+    import pyarrow.compute as pc
+
+    schema = shard_schema(token_type)
+    table = table.select(list(COLUMNS)).cast(schema).combine_chunks()
+    values, offsets = list_to_numpy(table.column("tokens"))
+    counts = np.diff(offsets).astype(np.uint32)
+    if not np.array_equal(counts, _column_values(table, "n_tokens")):
+        raise InvalidArgumentError("n_tokens must equal the length of each row's tokens")
+    source = pc.dictionary_encode(table.column("source")).combine_chunks()
+    return RowGroup(
+        tokens=np.ascontiguousarray(values),
+        n_tokens=counts,
+        doc_id=np.array(_column_values(table, "doc_id"), dtype=np.uint64),
+        source_codes=_primitive_values(source.indices).astype(np.int32),
+        source_names=tuple(str(name) for name in source.dictionary.to_pylist()),
+    )
+
+
+def _column_values(table: pa.Table, name: str) -> npt.NDArray[Any]:
+    """A primitive column of a combined table as numpy (an empty one has no chunk)."""
+    import numpy as np
+
+    column = table.column(name)
+    if column.num_chunks == 0:
+        return np.zeros(0, dtype=np.dtype(column.type.to_pandas_dtype()))
+    return _primitive_values(column.chunk(0))
 
 
 def list_to_numpy(

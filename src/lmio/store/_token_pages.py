@@ -18,6 +18,20 @@ import zlib
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from lmio.store._thrift import (
+    BINARY,
+    BOOL_FALSE,
+    BOOL_TRUE,
+    BYTE,
+    DOUBLE,
+    I16,
+    I32,
+    I64,
+    LIST,
+    SET,
+    STRUCT,
+)
+
 if TYPE_CHECKING:
     import numpy as np
     import pyarrow.parquet as pq
@@ -31,8 +45,6 @@ _BYTE_STREAM_SPLIT = 9
 _LENGTH = struct.Struct("<I")
 _ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
 _MAX_PAGE_BYTES = 1 << 31  # Parquet's sizes are i32
-# Thrift compact field types.
-_TRUE, _FALSE, _BYTE, _I16, _I32, _I64, _DOUBLE, _BINARY, _LIST, _SET, _MAP, _STRUCT = range(1, 13)
 
 
 class _UnreadablePageError(Exception):
@@ -181,12 +193,12 @@ def read_compact_struct(data: memoryview, position: int) -> tuple[dict[int, Any]
         else:
             raw, position = _varint(data, position)
             field = _zigzag(raw)
-        if kind in (_TRUE, _FALSE):
-            fields[field] = kind == _TRUE
-        elif kind == _STRUCT:
+        if kind in (BOOL_TRUE, BOOL_FALSE):
+            fields[field] = kind == BOOL_TRUE
+        elif kind == STRUCT:
             fields[field], position = read_compact_struct(data, position)
-        elif kind in (_BYTE, _I16, _I32, _I64):
-            if kind == _BYTE:
+        elif kind in (BYTE, I16, I32, I64):
+            if kind == BYTE:
                 fields[field] = data[position]
                 position += 1
             else:
@@ -197,12 +209,12 @@ def read_compact_struct(data: memoryview, position: int) -> tuple[dict[int, Any]
 
 
 def _skip(data: memoryview, position: int, kind: int) -> int:
-    if kind == _DOUBLE:
+    if kind == DOUBLE:
         return position + 8
-    if kind == _BINARY:
+    if kind == BINARY:
         length, position = _varint(data, position)
         return position + length
-    if kind in (_LIST, _SET):
+    if kind in (LIST, SET):
         header = data[position]
         position += 1
         count, element = header >> 4, header & 0x0F
@@ -217,13 +229,13 @@ def _skip(data: memoryview, position: int, kind: int) -> int:
 
 
 def _skip_value(data: memoryview, position: int, kind: int) -> int:
-    if kind in (_TRUE, _FALSE):  # inside a collection a bool is one byte
+    if kind in (BOOL_TRUE, BOOL_FALSE):  # inside a collection a bool is one byte
         return position + 1
-    if kind == _BYTE:
+    if kind == BYTE:
         return position + 1
-    if kind in (_I16, _I32, _I64):
+    if kind in (I16, I32, I64):
         return _varint(data, position)[1]
-    if kind == _STRUCT:
+    if kind == STRUCT:
         return read_compact_struct(data, position)[1]
     return _skip(data, position, kind)
 
