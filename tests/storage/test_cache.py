@@ -184,11 +184,13 @@ def test_an_entry_from_before_a_restart_is_checked_before_use(
         path = entry.path
     with sqlite3.connect(tmp_path / "index.sqlite") as db:
         db.execute("UPDATE entries SET boot = 'an earlier boot'")
+    cache = DiskCache(tmp_path, max_bytes="10MB")  # a process after the restart
     with cache.open(f"{bucket}/r", checksum=checksum) as entry:  # intact: kept
         assert entry.path == path
     with sqlite3.connect(tmp_path / "index.sqlite") as db:
         db.execute("UPDATE entries SET boot = 'an earlier boot'")
     path.write_bytes(bytes(MB))  # what a crash before writeback can leave
+    cache = DiskCache(tmp_path, max_bytes="10MB")
     with caplog.at_level(logging.WARNING), cache.open(f"{bucket}/r", checksum=checksum) as entry:
         assert entry.path.read_bytes() == blob(9)
     assert "did not survive a restart" in caplog.text
@@ -203,3 +205,62 @@ def test_prefetch_fills_free_room_only_and_pins_nothing(bucket: str, tmp_path: P
     assert cache.prefetch(f"{bucket}/missing", size=MB).result() is False  # logged, not raised
     cache.clear()  # nothing prefetched is pinned
     assert cache.usage == 0
+
+
+def test_a_byte_range_is_cached_and_verified_on_its_own(
+    bucket: str, tmp_path: Path, fault_proxy: FaultProxy
+) -> None:
+    cache = DiskCache(tmp_path, max_bytes="20MB", storage_options=proxied_options(fault_proxy))
+    data = blob(4, 3 * MB)
+    put(f"{bucket}/ranged", data)
+    start, size = MB + 5, MB // 2
+    part = data[start : start + size]
+    checksum = "sha256:" + hashlib.sha256(part).hexdigest()
+    with cache.open(f"{bucket}/ranged", checksum=checksum, size=size, offset=start) as entry:
+        assert entry.path.read_bytes() == part
+        assert entry.url == f"{bucket}/ranged#bytes={start}-{start + size}"
+    assert cache.usage == size  # the range alone was downloaded
+    fault_proxy.plan = FaultPlan(rate=1.0, kinds=["corrupt"], methods=["GET"])
+    other = data[:size]
+    with pytest.raises(
+        IntegrityError, match=rf"ranged#bytes=0-{size} is damaged: downloaded twice"
+    ):
+        cache.open(
+            f"{bucket}/ranged",
+            checksum="sha256:" + hashlib.sha256(other).hexdigest(),
+            size=size,
+            offset=0,
+        )
+    fault_proxy.plan = None
+    with cache.open(f"{bucket}/ranged", checksum=checksum, size=size, offset=start) as entry:
+        assert entry.path.read_bytes() == part  # still cached: no request
+    with pytest.raises(InvalidArgumentError, match="needs its checksum"):
+        cache.open(f"{bucket}/ranged", size=size, offset=0)
+
+
+def test_a_failed_prefetch_drops_the_queued_ones(bucket: str, tmp_path: Path) -> None:
+    cache = DiskCache(tmp_path, max_bytes="10MB")
+    checksum = put(f"{bucket}/there", blob(5))
+    assert cache.prefetch(f"{bucket}/missing", checksum=checksum, size=MB).result() is False
+    # Queued behind a failure: dropped, not each retrying the storage.
+    assert cache.prefetch(f"{bucket}/there", checksum=checksum, size=MB).result() is False
+    assert cache.usage == 0
+    with cache.open(f"{bucket}/there", checksum=checksum, size=MB) as entry:  # on demand
+        assert entry.path.read_bytes() == blob(5)
+
+
+def test_hits_served_without_the_index_keep_the_lru_order(bucket: str, tmp_path: Path) -> None:
+    cache = DiskCache(tmp_path, max_bytes=int(2.5 * MB))
+    sums = {n: put(f"{bucket}/lru-{n}", blob(30 + i)) for i, n in enumerate("abc")}
+    for name in "ab":
+        cache.open(f"{bucket}/lru-{name}", checksum=sums[name], size=MB).release()
+    # A hit on a (pinned from the file, not the index): a becomes the most recently used...
+    cache.open(f"{bucket}/lru-a", checksum=sums["a"], size=MB).release()
+    # ...so making room for c evicts b.
+    cache.open(f"{bucket}/lru-c", checksum=sums["c"], size=MB).release()
+    assert sorted(url.rsplit("-", 1)[1] for url in cache.urls()) == ["a", "c"]
+    # An entry evicted by another process (here: behind this one's back) is fetched again.
+    other = DiskCache(tmp_path, max_bytes=int(2.5 * MB))
+    other.clear()
+    with cache.open(f"{bucket}/lru-a", checksum=sums["a"], size=MB) as entry:
+        assert entry.path.read_bytes() == blob(30)

@@ -14,10 +14,11 @@ from typing import Any
 import pytest
 import torch
 
-from lmio.errors import StorageError
+from lmio.errors import IntegrityError, StorageError
 from lmio.loader import TokenLoader
 from lmio.prepare import prepare
 from lmio.store import (
+    Dataset,
     DiskCache,
     get_default_storage_options,
     open_dataset,
@@ -150,7 +151,7 @@ def test_the_loader_reads_through_the_disk_cache(
     cache = DiskCache(tmp_path, max_bytes="64MB")
     cold = open_dataset(dataset[0], cache=cache)
     assert same(epoch(cold), reference)
-    assert sorted(cache.urls()) == sorted(shard.url for shard in cold.shards)
+    assert sorted(cache.urls()) == sorted(shard.url for shard in cold.shards)  # small: whole
     through.seen.clear()
     warm = open_dataset(dataset[0], cache=cache)
     assert [line.split()[0] for line in through.seen] == ["HEAD", "HEAD", "GET"], through.seen
@@ -165,14 +166,82 @@ def test_the_loader_reads_through_the_disk_cache(
     assert through.plan.requests == requests + 3  # the manifest: HEAD, HEAD, GET
 
 
-def test_a_dataset_larger_than_the_disk_cache_reads_the_same(
+def test_the_loader_reads_row_group_ranges_through_the_disk_cache(
+    dataset: tuple[str, Path], reference: list[Any], through: FaultProxy, tmp_path: Path
+) -> None:
+    through.plan = FaultPlan(rate=0.0)
+    cache = DiskCache(tmp_path, max_bytes="64MB")
+    cold = open_dataset(dataset[0], cache=cache, by_range=True)
+    assert same(epoch(cold), reference)
+    # Cached range by range: each shard's footer and row groups, each verified on its own.
+    assert sorted(cache.urls()) == sorted(_ranges(cold))
+    requests = through.plan.requests
+    warm = open_dataset(dataset[0], cache=cache, by_range=True)
+    assert same(epoch(warm), reference)
+    assert through.plan.requests == requests + 3  # the manifest: HEAD, HEAD, GET
+
+
+def _ranges(dataset: Dataset) -> list[str]:
+    return [
+        f"{shard.url}#bytes={r.offset}-{r.end}"
+        for shard in dataset.shards
+        if shard.ranges is not None
+        for r in (*shard.ranges.row_groups, shard.ranges.footer)
+    ]
+
+
+def test_shards_without_recorded_ranges_are_cached_whole(
     dataset: tuple[str, Path], reference: list[Any], tmp_path: Path
+) -> None:
+    """A manifest from before ranges were recorded: the whole shards are cached and hashed."""
+    manifest = json.loads(read_bytes(f"{dataset[0]}/manifest.json"))
+    for shard in manifest["shards"]:
+        del shard["ranges"]
+    cache = DiskCache(tmp_path, max_bytes="64MB")
+    older = Dataset(dataset[0], manifest, cache=cache, by_range=True)
+    assert same(epoch(older), reference)
+    assert sorted(cache.urls()) == sorted(shard.url for shard in older.shards)
+
+
+def test_a_damaged_row_group_is_named(
+    s3_server: S3Server, dataset: tuple[str, Path], tmp_path: Path
+) -> None:
+    """One flipped byte in one row group of a copy of the dataset: every other row group
+    reads, and the damaged one fails its own checksum, twice, naming its bytes."""
+    copy = f"s3://{s3_server.new_bucket()}/ds"
+    for path in sorted(dataset[1].rglob("*")):
+        if path.is_file():
+            write_bytes_atomic(
+                f"{copy}/{path.relative_to(dataset[1]).as_posix()}", path.read_bytes()
+            )
+    shard = open_dataset(copy).shards[3]
+    assert shard.ranges is not None
+    damaged = shard.ranges.row_groups[1]
+    data = bytearray((dataset[1] / shard.path).read_bytes())
+    data[damaged.offset + damaged.length // 2] ^= 0xFF
+    write_bytes_atomic(shard.url, bytes(data))
+    ranged = open_dataset(copy, cache=DiskCache(tmp_path, max_bytes="64MB"), by_range=True)
+    with ranged.open_shard(3) as reader:
+        reader.read_tokens(0)  # its own range verifies
+        with pytest.raises(
+            IntegrityError, match=rf"#bytes={damaged.offset}-{damaged.end} is damaged"
+        ):
+            reader.read_tokens(1)
+    with pytest.raises(IntegrityError, match="downloaded twice"):
+        ranged.verify()
+
+
+@pytest.mark.parametrize("by_range", [False, True])
+def test_a_dataset_larger_than_the_disk_cache_reads_the_same(
+    dataset: tuple[str, Path], reference: list[Any], tmp_path: Path, by_range: bool
 ) -> None:
     shards = open_dataset(dataset[0]).shards
     limit = sum(shard.bytes for shard in shards) // 2
     cache = DiskCache(tmp_path, max_bytes=limit)
-    assert same(epoch(open_dataset(dataset[0], cache=cache)), reference)
-    assert len(cache.urls()) < len(shards)  # shards were evicted as the epoch went on
+    cached = open_dataset(dataset[0], cache=cache, by_range=by_range)
+    assert same(epoch(cached), reference)
+    entries = _ranges(cached) if by_range else [shard.url for shard in shards]
+    assert len(cache.urls()) < len(entries)  # entries were evicted as the epoch went on
     gc.collect()
     cache.clear()  # the loader's readers released every pin
     assert cache.usage == 0
@@ -226,26 +295,42 @@ class RecordingCache(DiskCache):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.prefetched: list[str] = []
+        self.prefetched: list[tuple[str, int | None]] = []
 
     def prefetch(self, url: str, **kwargs: Any) -> Any:
-        self.prefetched.append(url)
+        self.prefetched.append((url, kwargs.get("offset")))
         return super().prefetch(url, **kwargs)
 
 
+@pytest.mark.parametrize("by_range", [False, True])
 def test_background_downloads_follow_the_loaders_shuffled_order(
-    dataset: tuple[str, Path], reference: list[Any], tmp_path: Path
+    dataset: tuple[str, Path], reference: list[Any], tmp_path: Path, by_range: bool
 ) -> None:
     cache = RecordingCache(tmp_path, max_bytes="64MB")
-    cold = open_dataset(dataset[0], cache=cache)
+    cold = open_dataset(dataset[0], cache=cache, by_range=by_range)
     loader = TokenLoader(cold, **LOADER)
     batches = iter(loader)
     next(batches)
-    read_order = cold._read_order  # set by the loader for this epoch
-    assert read_order is not None and sorted(read_order) == list(range(len(cold.shards)))
-    assert read_order != sorted(read_order)  # shuffled, not the manifest's order
+    read_order = cold._read_order  # set by the loader for this epoch: (shard, row group)
+    everything = [(s.index, g) for s in cold.shards for g in range(len(s.row_group_rows))]
+    assert read_order is not None and sorted(read_order) == everything
+    assert read_order != everything  # shuffled, not the manifest's order
+    # From the first read of the first shard opened, in the order the loader will read
+    # them: whole shards, or each shard's footer when it first comes up and every row
+    # group's range.
     urls = [shard.url for shard in cold.shards]
-    first = read_order.index(urls.index(cache.prefetched[0]))  # the first shard opened
-    assert cache.prefetched == [urls[i] for i in read_order[first:] + read_order[:first]]
+    opened = urls.index(cache.prefetched[0][0])
+    first = next(k for k, (shard, _) in enumerate(read_order) if shard == opened)
+    expected: list[tuple[str, int | None]] = []
+    seen: set[int] = set()
+    for shard, group in read_order[first:] + read_order[:first]:
+        ranges = cold.shards[shard].ranges
+        assert ranges is not None
+        if shard not in seen:
+            seen.add(shard)
+            expected.append((urls[shard], ranges.footer.offset if by_range else None))
+        if by_range:
+            expected.append((urls[shard], ranges.row_groups[group].offset))
+    assert cache.prefetched == expected
     del batches
     assert same(epoch(cold), reference)

@@ -289,9 +289,12 @@ class TokenLoader(torch.utils.data.IterableDataset[Batch]):
             return read
 
         for layout, order in zip(self._layouts, self._plan.sources, strict=True):
-            shards = layout.group_shard[order.row_group_order(epoch)]
-            _, first = np.unique(shards, return_index=True)
-            layout.dataset.plan_reads(shards[np.sort(first)].tolist())
+            groups = order.row_group_order(epoch)
+            shards, indexes = (
+                layout.group_shard[groups].tolist(),
+                layout.group_index[groups].tolist(),
+            )
+            layout.dataset.plan_reads(list(zip(shards, indexes, strict=True)))
         pool: ReaderPool[int, TokenBlock] = ReaderPool(
             make_reader, threads=self.num_threads, cache=self._cache, metrics=self._metrics
         )

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Executor, Future
 from typing import Any
 
-from lmio.errors import InvalidArgumentError
+from lmio.errors import FormatError, InvalidArgumentError
 from lmio.prepare._layout import Layout
 from lmio.prepare._packing import RowGroupPlan, Segment, ShardPlan
 from lmio.prepare._settings import JobContext
@@ -165,5 +165,5 @@ def finished_shard(context: JobContext, plan: ShardPlan) -> ShardRecord | None:
         if not exists(url, storage_options=options):
             return None
         return record if sha256_file(url, storage_options=options) == record.checksum else None
-    except (OSError, ValueError, KeyError):
+    except (OSError, ValueError, KeyError, FormatError):  # damaged: write it again
         return None

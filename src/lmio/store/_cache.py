@@ -26,7 +26,8 @@ Rules that make it safe for several processes on one node:
   once more, then raises `IntegrityError` naming the object. They are not fsynced: an entry
   written before the machine restarted is checked against its checksum before it is trusted.
 - `prefetch` downloads in the background (daemon threads) into free room only: it never
-  evicts, and pins nothing.
+  evicts, and pins nothing. Once a prefetch fails, those queued for the next 30 s are
+  dropped: opening an object fetches it on demand, with its own retries.
 """
 
 from __future__ import annotations
@@ -71,6 +72,9 @@ def _boot_id() -> str:
 # checked against its checksum before it is trusted, so a crash costs a re-download.
 _BOOT = _boot_id()
 _FORMAT = "lmio.disk-cache"
+# After a prefetch fails (its retries spent), the queued ones are dropped for this long
+# rather than each retrying storage that is down.
+_PREFETCH_PAUSE = 30
 _VERSION = 1
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -153,6 +157,9 @@ class DiskCache:
         self._thread_lock = threading.Lock()
         self._state: _ProcessState | None = None
         self._prefetcher: _Prefetcher | None = None
+        self._prefetch_paused_until = 0.0
+        self._trusted: set[str] = set()  # keys seen ready, from this boot, by this process
+        self._touched: dict[str, float] = {}  # hits not yet written to the index
         self._warned_over = False
         with self._critical():
             pass  # creates, or checks the version of, the index
@@ -165,18 +172,21 @@ class DiskCache:
         *,
         checksum: str | None = None,
         size: int | None = None,
+        offset: int | None = None,
         storage_options: dict[str, Any] | None = None,
     ) -> CacheEntry:
         """The object at `url` as a pinned local file, downloaded first if not cached.
 
         `checksum` (`sha256:<hex>`) and `size`, as a manifest records them, key the entry and
         verify the download; without a checksum, one HEAD finds the object's ETag (or mtime)
-        and size, and the download is checked against the size only.
+        and size, and the download is checked against the size only. With `offset`, the
+        entry is the `size` bytes of the object from there (a shard's row group), checked
+        against `checksum`, which is then required.
         """
-        if is_local(url):
+        if is_local(url) and offset is None:
             path = Path(url[len("file://") :] if url.startswith("file://") else url)
             return CacheEntry(url, path, path.stat().st_size if size is None else size, None)
-        key, target, expected, size = self._resolve(url, checksum, size, storage_options)
+        key, target, expected, size = self._resolve(url, checksum, size, offset, storage_options)
         found = self._lookup(key, url, expected)
         if found is not None:
             return found
@@ -184,7 +194,7 @@ class DiskCache:
             found = self._lookup(key, url, expected)
             if found is not None:
                 return found
-            entry = self._fetch(key, target, expected, size)
+            entry = self._fetch(key, target, expected, size, offset=offset)
             assert entry is not None  # only a prefetch finds no room
             return entry
 
@@ -194,14 +204,18 @@ class DiskCache:
         *,
         checksum: str | None = None,
         size: int | None = None,
+        offset: int | None = None,
         storage_options: dict[str, Any] | None = None,
     ) -> Future[bool]:
-        """Start downloading `url` in the background, into free room only (a prefetch never
-        evicts); the future says whether it downloaded anything. A failed prefetch is only
-        logged: opening the object later downloads it again, and raises."""
+        """Start downloading `url` (or its `size` bytes from `offset`, as `open` takes them)
+        in the background, into free room only (a prefetch never evicts); the future says
+        whether it downloaded anything. A failed prefetch is only logged: opening the object
+        later downloads it again, and raises."""
         if self._prefetcher is None or self._prefetcher.pid != os.getpid():
             self._prefetcher = _Prefetcher(self.prefetch_threads)
-        return self._prefetcher.submit(lambda: self._prefetch(url, checksum, size, storage_options))
+        return self._prefetcher.submit(
+            lambda: self._prefetch(url, checksum, size, offset, storage_options)
+        )
 
     @property
     def usage(self) -> int:
@@ -230,6 +244,8 @@ class DiskCache:
         state["_thread_lock"] = None
         state["_state"] = None
         state["_prefetcher"] = None
+        state["_trusted"] = set()
+        state["_touched"] = {}
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
@@ -243,12 +259,19 @@ class DiskCache:
         url: str,
         checksum: str | None,
         size: int | None,
+        offset: int | None,
         storage_options: dict[str, Any] | None,
     ) -> tuple[str, Remote, Checksum | None, int | None]:
         """The entry's key, the remote object, its checksum and its size (if known)."""
         target = remote(url, merge_storage_options(self.storage_options, storage_options))
         expected = Checksum(checksum) if checksum is not None else None
-        if checksum is None:
+        if offset is not None:
+            if checksum is None or size is None or offset < 0 or size <= 0:
+                raise InvalidArgumentError(
+                    "a cached byte range needs its checksum, a positive size and an offset >= 0"
+                )
+            version = f"{checksum}\n{offset}"
+        elif checksum is None:
             with _not_found_as_lmio(url):
                 version, size = self._version(target)
         else:
@@ -260,18 +283,29 @@ class DiskCache:
         url: str,
         checksum: str | None,
         size: int | None,
+        offset: int | None,
         storage_options: dict[str, Any] | None,
     ) -> bool:
+        if time.monotonic() < self._prefetch_paused_until:
+            return False  # the storage failed a prefetch just now: reads fetch on demand
         try:
-            key, target, expected, size = self._resolve(url, checksum, size, storage_options)
+            key, target, expected, size = self._resolve(
+                url, checksum, size, offset, storage_options
+            )
             if self._ready(key):
                 return False
             with _exclusive(self.root / "locks" / key):
                 if self._ready(key):
                     return False
-                entry = self._fetch(key, target, expected, size, room_only=True)
+                entry = self._fetch(key, target, expected, size, room_only=True, offset=offset)
         except Exception as exc:  # opening it will try again, and raise
-            logger.info("prefetching %s failed: %s", url, exc)
+            self._prefetch_paused_until = time.monotonic() + _PREFETCH_PAUSE
+            logger.info(
+                "prefetching %s failed: %s; the queued prefetches are dropped for %d s",
+                url,
+                exc,
+                _PREFETCH_PAUSE,
+            )
             return False
         if entry is None:
             return False
@@ -279,6 +313,8 @@ class DiskCache:
         return True
 
     def _ready(self, key: str) -> bool:
+        if key in self._trusted and (self.root / "data" / key).exists():
+            return True
         with self._critical() as db:
             row = db.execute("SELECT 1 FROM entries WHERE key = ? AND ready = 1", (key,))
             return row.fetchone() is not None
@@ -291,6 +327,10 @@ class DiskCache:
 
     def _lookup(self, key: str, url: str, expected: Checksum | None) -> CacheEntry | None:
         path = self.root / "data" / key
+        if key in self._trusted:
+            hit = self._pin_trusted(key, url)
+            if hit is not None:
+                return hit
         with self._critical() as db:
             row = db.execute("SELECT size, boot FROM entries WHERE key = ? AND ready = 1", (key,))
             found = row.fetchone()
@@ -307,16 +347,41 @@ class DiskCache:
         size, boot = int(found[0]), str(found[1])
         entry = CacheEntry(url, path, size, pin)
         if boot == _BOOT:
+            self._trusted.add(key)
             return entry
         if _intact(path, size, expected):  # written before a restart: checked, then trusted
             with self._critical() as db:
                 db.execute("UPDATE entries SET boot = ? WHERE key = ?", (_BOOT, key))
+            self._trusted.add(key)
             return entry
         entry.release()
         logger.warning("the cached copy of %s did not survive a restart; downloading it again", url)
         with self._critical() as db:
             self._evict(db, key)
         return None
+
+    def _pin_trusted(self, key: str, url: str) -> CacheEntry | None:
+        """A hit on an entry this process has seen ready in this boot, without the index:
+        pin the file, then check that it is still the one at its path (an eviction may have
+        unlinked it meanwhile; then the index decides). Its use is recorded in the index
+        with the next change."""
+        path = self.root / "data" / key
+        try:
+            pin = path.open("rb")
+        except FileNotFoundError:
+            self._trusted.discard(key)
+            return None
+        fcntl.flock(pin.fileno(), fcntl.LOCK_SH)  # eviction holds LOCK_EX only briefly
+        try:
+            same = os.stat(path).st_ino == os.fstat(pin.fileno()).st_ino
+        except FileNotFoundError:
+            same = False
+        if not same:
+            pin.close()
+            self._trusted.discard(key)
+            return None
+        self._touched[key] = time.time()
+        return CacheEntry(url, path, os.fstat(pin.fileno()).st_size, pin)
 
     def _fetch(
         self,
@@ -326,14 +391,16 @@ class DiskCache:
         size: int | None,
         *,
         room_only: bool = False,
+        offset: int | None = None,
     ) -> CacheEntry | None:
         """Download into the cache and pin; None when `room_only` and there is no free room."""
         known_size = size is not None
         if size is None:
             size = object_size(target)
+        name = target.url if offset is None else f"{target.url}#bytes={offset}-{offset + size}"
         if size > self.max_bytes:
             raise InvalidArgumentError(
-                f"{target.url} is {format_bytes(size)}, more than the whole disk cache "
+                f"{name} is {format_bytes(size)}, more than the whole disk cache "
                 f"({format_bytes(self.max_bytes)} at {self.root}): raise the cache limit"
             )
         partial = self.root / "partial" / key
@@ -343,10 +410,12 @@ class DiskCache:
             self._make_room(db, size)
             db.execute(
                 "INSERT OR REPLACE INTO entries VALUES (?, ?, ?, 0, ?, ?)",
-                (key, target.url, size, time.time(), _BOOT),
+                (key, name, size, time.time(), _BOOT),
             )
         try:
-            self._download(target, partial, expected, size, known_size=known_size)
+            self._download(
+                target, partial, expected, size, known_size=known_size, offset=offset, name=name
+            )
         except BaseException:
             with self._critical() as db:
                 db.execute("DELETE FROM entries WHERE key = ?", (key,))
@@ -360,7 +429,8 @@ class DiskCache:
             db.execute(
                 "UPDATE entries SET ready = 1, last_used = ? WHERE key = ?", (time.time(), key)
             )
-        return CacheEntry(target.url, path, size, pin)
+        self._trusted.add(key)
+        return CacheEntry(name, path, size, pin)
 
     def _download(
         self,
@@ -370,12 +440,15 @@ class DiskCache:
         size: int,
         *,
         known_size: bool,
+        offset: int | None,
+        name: str,
     ) -> None:
+        start = offset or 0
         for attempt in (1, 2):
             hasher = expected.hasher() if expected is not None else None
             try:
                 with partial.open("wb") as out:
-                    for part in iter_parts(target, size):
+                    for part in iter_parts(target, start + size, start=start):
                         out.write(part)
                         if hasher is not None:
                             hasher.update(part)
@@ -383,7 +456,7 @@ class DiskCache:
                         out.flush()
                         os.fsync(out.fileno())
             except (OSError, LmioError) as exc:
-                if known_size:
+                if known_size and offset is None:
                     _check_size(target, size, exc)
                 raise
             if expected is None or hasher is None or expected.matches(hasher):
@@ -392,12 +465,12 @@ class DiskCache:
             if attempt == 1:
                 logger.warning(
                     "%s downloaded as %s, expected %s; downloading it again",
-                    target.url,
+                    name,
                     found,
                     expected.recorded,
                 )
         raise IntegrityError(
-            f"{target.url} is damaged: downloaded twice, its checksum is {found} but "
+            f"{name} is damaged: downloaded twice, its checksum is {found} but "
             f"{expected.recorded if expected else None} was recorded when it was written; "
             "restore the object or write it again"
         )
@@ -440,6 +513,7 @@ class DiskCache:
             except BlockingIOError:
                 return False
             path.unlink()
+        self._trusted.discard(key)
         db.execute("DELETE FROM entries WHERE key = ?", (key,))
         _remove_lock(self.root / "locks" / key)
         return True
@@ -464,6 +538,12 @@ class DiskCache:
             fcntl.flock(state.lock.fileno(), fcntl.LOCK_EX)
             try:
                 with state.db:
+                    touched, self._touched = self._touched, {}
+                    if touched:  # hits served without the index, in order of use
+                        state.db.executemany(
+                            "UPDATE entries SET last_used = ? WHERE key = ?",
+                            [(when, key) for key, when in touched.items()],
+                        )
                     yield state.db
             finally:
                 fcntl.flock(state.lock.fileno(), fcntl.LOCK_UN)

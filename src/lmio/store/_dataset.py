@@ -3,23 +3,27 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from lmio.errors import IntegrityError, NotFoundError
+from lmio.errors import FormatError, IntegrityError, NotFoundError
 from lmio.store._files import exists, is_local, read_bytes, url_join
 from lmio.store._manifest import MANIFEST_NAME, parse_manifest
+from lmio.store._ranges import ByteRange, RangeFile, ShardRanges
 from lmio.store._shards import ShardReader, list_to_numpy
 
 if TYPE_CHECKING:
     import numpy as np
     import numpy.typing as npt
 
-    from lmio.store._cache import DiskCache
+    from lmio.store._cache import CacheEntry, DiskCache
     from lmio.tokenizer import Tokenizer
 
 __all__ = ["Dataset", "ShardInfo", "open_dataset"]
+
+# From this size on, a cached remote shard is fetched row group by row group by default.
+_RANGED_SHARD_BYTES = 64 << 20
 
 
 @dataclass(frozen=True)
@@ -36,6 +40,7 @@ class ShardInfo:
     checksum: str
     row_group_rows: tuple[int, ...]
     row_group_tokens: tuple[int, ...]
+    ranges: ShardRanges | None = None
 
 
 def open_dataset(
@@ -43,11 +48,15 @@ def open_dataset(
     *,
     storage_options: dict[str, Any] | None = None,
     cache: DiskCache | None = None,
+    by_range: bool | None = None,
 ) -> Dataset:
     """The dataset that `lmio prepare` wrote at `url` (a folder holding `manifest.json`).
 
     With `cache`, remote shards are read from local copies in that `DiskCache`, downloaded
-    on first use and verified against the manifest's checksums on the way.
+    on first use and verified against the manifest's checksums on the way. `by_range`: cache
+    them row group by row group (each range verified by its own sha256, from the manifest),
+    or whole; by default, by range when a shard is 64 MiB or more, where fetching it whole
+    would hold up the first batch, and whole when smaller, where one request costs less.
     """
     root = os.fspath(url)
     manifest_url = url_join(root, MANIFEST_NAME)
@@ -62,7 +71,7 @@ def open_dataset(
             "create one with `lmio prepare`"
         )
     body = parse_manifest(read_bytes(manifest_url, storage_options=storage_options), manifest_url)
-    return Dataset(root, body, storage_options=storage_options, cache=cache)
+    return Dataset(root, body, storage_options=storage_options, cache=cache, by_range=by_range)
 
 
 class Dataset:
@@ -79,13 +88,15 @@ class Dataset:
         *,
         storage_options: dict[str, Any] | None = None,
         cache: DiskCache | None = None,
+        by_range: bool | None = None,
     ) -> None:
         self.url = url
+        self._by_range = by_range
         self._manifest = manifest
         self._storage_options = storage_options
         self._cache = cache
         self._prefetching = False
-        self._read_order: list[int] | None = None
+        self._read_order: list[tuple[int, int]] | None = None
         self.shards: tuple[ShardInfo, ...] = tuple(
             ShardInfo(
                 index=i,
@@ -98,6 +109,14 @@ class Dataset:
                 checksum=str(s["checksum"]),
                 row_group_rows=tuple(int(n) for n in s["row_group_rows"]),
                 row_group_tokens=tuple(int(n) for n in s["row_group_tokens"]),
+                ranges=ShardRanges.from_dict(
+                    s["ranges"],
+                    size=int(s["bytes"]),
+                    row_groups=len(s["row_group_rows"]),
+                    where=f"{url}, shard {s['path']}",
+                )
+                if "ranges" in s
+                else None,
             )
             for i, s in enumerate(manifest["shards"])
         )
@@ -166,9 +185,15 @@ class Dataset:
         return tok
 
     def verify(self) -> None:
-        """Check every shard's sha256 against the manifest; raises `IntegrityError` on the first mismatch."""
+        """Check every shard's sha256 against the manifest (with a disk cache and recorded
+        ranges, every range's); raises `IntegrityError` on the first mismatch."""
         for shard in self.shards:
-            self.open_shard(shard.index, verify=True).close()
+            if self._ranged(shard):
+                assert shard.ranges is not None
+                for byte_range in (*shard.ranges.row_groups, shard.ranges.footer):
+                    self._cached_range(shard, byte_range).release()
+            else:
+                self.open_shard(shard.index, verify=True).close()
 
     def open_shard(
         self, index: int, *, verify: bool = False, check_pages: bool = True
@@ -179,6 +204,8 @@ class Dataset:
         if self._cache is not None and not is_local(shard.url):
             if not self._prefetching:
                 self._prefetch_from(index)
+            if self._ranged(shard):  # every range is verified when it is downloaded
+                return self._open_ranges(shard, check_pages=check_pages)
             # A local copy, pinned until the reader closes; verified when it was downloaded.
             entry = self._cache.open(
                 shard.url,
@@ -200,28 +227,105 @@ class Dataset:
             storage_options=self._storage_options,
         )
 
-    def plan_reads(self, shards: Sequence[int]) -> None:
-        """The order in which shards will first be opened (a loader's shuffled order): with a
-        disk cache, the background downloads follow it instead of the manifest's order."""
-        self._read_order = [int(s) for s in shards]
+    def plan_reads(self, row_groups: Sequence[tuple[int, int]]) -> None:
+        """The order in which row groups (shard, row group) will be read (a loader's
+        shuffled order): with a disk cache, the background downloads follow it instead of
+        the manifest's order, row group by row group where the manifest records ranges."""
+        self._read_order = [(int(s), int(g)) for s, g in row_groups]
 
     def _prefetch_from(self, index: int) -> None:
-        """Reading has begun: download every shard in the background into the cache's free
-        room, in the planned read order from `index` on (so reading overlaps the downloads
-        of the shards to come)."""
+        """Reading has begun: download everything in the background into the cache's free
+        room, in the planned read order from shard `index`'s first read on (so reading
+        overlaps the downloads to come): whole shards, or a shard's footer and then its row
+        groups' ranges."""
         assert self._cache is not None
         self._prefetching = True
-        order = self._read_order or list(range(len(self.shards)))
-        first = order.index(index) if index in order else 0
+        order = self._read_order or []
+        first = next((k for k, (s, _) in enumerate(order) if s == index), 0)
         planned = order[first:] + order[:first]
-        rest = sorted(set(range(len(self.shards))) - set(planned))
-        for shard in (self.shards[i] for i in planned + rest):
+        planned += [
+            (shard.index, group)
+            for shard in self.shards
+            for group in range(len(shard.row_group_rows))
+        ]  # the unplanned after the planned (what is planned again is skipped)
+        started: set[int] = set()
+        fetched: set[tuple[int, int]] = set()
+        for shard_index, group in planned:
+            shard = self.shards[shard_index]
+            ranged = self._ranged(shard)
+            if shard_index not in started:
+                started.add(shard_index)
+                self._prefetch(shard, shard.ranges.footer if ranged and shard.ranges else None)
+            if ranged and shard.ranges is not None and (shard_index, group) not in fetched:
+                fetched.add((shard_index, group))
+                self._prefetch(shard, shard.ranges.row_groups[group])
+
+    def _prefetch(self, shard: ShardInfo, byte_range: ByteRange | None) -> None:
+        """Download a shard (or one of its ranges) into the cache's free room, in the
+        background."""
+        assert self._cache is not None
+        if byte_range is None:
             self._cache.prefetch(
                 shard.url,
                 checksum=shard.checksum,
                 size=shard.bytes,
                 storage_options=self._storage_options,
             )
+            return
+        self._cache.prefetch(
+            shard.url,
+            checksum=byte_range.checksum,
+            size=byte_range.length,
+            offset=byte_range.offset,
+            storage_options=self._storage_options,
+        )
+
+    def _ranged(self, shard: ShardInfo) -> bool:
+        """Whether `shard` is read range by range: remote, cached, its ranges recorded, and
+        `by_range` (by default: large)."""
+        if self._cache is None or shard.ranges is None or is_local(shard.url):
+            return False
+        return shard.bytes >= _RANGED_SHARD_BYTES if self._by_range is None else self._by_range
+
+    def _cached_range(self, shard: ShardInfo, byte_range: ByteRange) -> CacheEntry:
+        """One range of a remote shard, pinned in the disk cache (downloaded and verified
+        against its own sha256 first, if need be)."""
+        assert self._cache is not None
+        return self._cache.open(
+            shard.url,
+            checksum=byte_range.checksum,
+            size=byte_range.length,
+            offset=byte_range.offset,
+            storage_options=self._storage_options,
+        )
+
+    def _open_ranges(self, shard: ShardInfo, *, check_pages: bool) -> ShardReader:
+        """A remote shard read range by range through the disk cache: the footer now, each
+        row group's bytes when a read first needs them."""
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        ranges = shard.ranges
+        assert ranges is not None
+        with self._cached_range(shard, ranges.footer) as footer:
+            data = footer.path.read_bytes()
+        try:  # the footer alone, after a leading magic, reads as a Parquet file's metadata
+            metadata = pq.read_metadata(pa.BufferReader(b"PAR1" + data))
+        except (pa.ArrowException, OSError) as exc:
+            raise FormatError(f"{shard.url} has an unreadable footer: {exc}") from None
+
+        def open_range(group: int) -> tuple[Any, Callable[[], None]]:
+            entry = self._cached_range(shard, ranges.row_groups[group])
+            return entry.path.open("rb"), entry.release
+
+        source = RangeFile(shard.bytes, ranges, open_range, name=shard.url)
+        return ShardReader(
+            shard.url,
+            source=source,
+            metadata=metadata,
+            check_pages=check_pages,
+            on_close=source.close,
+        )
 
     def read_tokens(
         self, shard: int, row_group: int

@@ -4,6 +4,10 @@ Its presence means the dataset is complete. It names the format and its version,
 tokenizer (a copy sits beside the shards) and its checksum, every shard with its rows,
 documents, tokens, bytes, sha256 and per-row-group counts, the totals, the settings that made
 it and what preparing it counted. Paths in it are relative to the dataset's folder.
+
+A shard entry may also hold `ranges`: where each row group's bytes and the footer's lie,
+with their sha256 (lmio.store._ranges), for reading a row group without the whole shard.
+Readers that do not know it ignore it, so it needs no new version.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from typing import Any
 from lmio._version import __version__
 from lmio.errors import FormatError
 from lmio.store._paths import check_relative
+from lmio.store._ranges import ShardRanges
 
 __all__ = [
     "FORMAT",
@@ -117,4 +122,11 @@ def parse_manifest(data: bytes, url: str) -> dict[str, Any]:
         if missing:
             raise FormatError(f"{url} has a shard entry without {', '.join(missing)}: {shard}")
         check_relative(shard["path"], source=url)
+        if "ranges" in shard:  # checked here, so that readers can trust them
+            ShardRanges.from_dict(
+                shard["ranges"],
+                size=int(shard["bytes"]),
+                row_groups=len(shard["row_group_rows"]),
+                where=f"{url}, shard {shard['path']}",
+            )
     return body

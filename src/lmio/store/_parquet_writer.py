@@ -10,7 +10,10 @@ fixed, so this writer lays its pages out directly from numpy arrays:
 - `doc_id`, `n_tokens`: PLAIN pages with min/max statistics in the footer.
 - `source`: a PLAIN dictionary page and RLE_DICTIONARY indices.
 
-Every page is zstd-compressed and carries a CRC-32 of its stored bytes. The footer holds the
+Every page is zstd-compressed and carries a CRC-32 of its stored bytes. Each row group's
+bytes and the footer's are contiguous; the writer records where each lies and its sha256
+(`ranges`), so that a reader can fetch and verify one row group without the whole file.
+The footer holds the
 Arrow schema (as pyarrow stores it, so pyarrow reads back the shard schema exactly) and
 `created_by` "lmio version X". Same rows, same bytes: nothing depends on the process, the
 executor or the library versions beyond lmio's own.
@@ -19,6 +22,7 @@ executor or the library versions beyond lmio's own.
 from __future__ import annotations
 
 import base64
+import hashlib
 import struct
 import zlib
 from dataclasses import dataclass
@@ -107,6 +111,8 @@ class ParquetShardWriter:
         self._row_groups: list[list[Field]] = []
         self._rows = 0
         self._position = 0
+        self._hasher: Any = None  # of the range being written
+        self.ranges: list[tuple[int, int, str]] = []  # row groups', then the footer's
         self._write(MAGIC)
 
     def write_row_group(self, group: RowGroup) -> None:
@@ -123,6 +129,7 @@ class ParquetShardWriter:
         if not len(group.doc_id) == len(group.source_codes) == len(counts):
             raise ValueError("every column of a row group needs one value per row")
         start = self._position
+        self._hasher = hashlib.sha256()
         chunks = [
             self._tokens(group.tokens, counts),
             self._plain(np.asarray(group.doc_id, dtype="<u8"), _INT64, ["doc_id"]),
@@ -139,9 +146,12 @@ class ParquetShardWriter:
             ]
         )
         self._rows += group.num_rows
+        self._end_range(start)
 
     def close(self) -> None:
         """Write the footer: the schema, the row groups' metadata, the Arrow schema."""
+        start = self._position
+        self._hasher = hashlib.sha256()
         footer = encode_struct(
             [
                 (1, I32, _FORMAT_VERSION),
@@ -167,6 +177,11 @@ class ParquetShardWriter:
         )
         self._write(footer)
         self._write(_LENGTH.pack(len(footer)) + MAGIC)
+        self._end_range(start)
+
+    def _end_range(self, start: int) -> None:
+        self.ranges.append((start, self._position - start, "sha256:" + self._hasher.hexdigest()))
+        self._hasher = None
 
     # ----- columns ------------------------------------------------------------------------
 
@@ -340,6 +355,8 @@ class ParquetShardWriter:
 
     def _write(self, data: bytes | bytearray | memoryview) -> None:
         self._sink.write(data)
+        if self._hasher is not None:
+            self._hasher.update(data)
         self._position += len(data)
 
 

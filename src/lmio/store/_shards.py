@@ -21,12 +21,14 @@ from typing import TYPE_CHECKING, Any
 from lmio.errors import FormatError, IntegrityError, InvalidArgumentError, LmioError
 from lmio.store._files import is_local, open_input, open_output_atomic, sha256_file
 from lmio.store._parquet_writer import WRITER_SETTINGS, ParquetShardWriter, RowGroup, TokenType
+from lmio.store._ranges import ByteRange, ShardRanges
 from lmio.store._token_pages import PageChecksumError, token_pages
 
 if TYPE_CHECKING:
     import numpy as np
     import numpy.typing as npt
     import pyarrow as pa
+    import pyarrow.parquet as pq
 
 __all__ = [
     "COLUMNS",
@@ -79,9 +81,10 @@ class ShardRecord:
     checksum: str
     row_group_rows: tuple[int, ...]
     row_group_tokens: tuple[int, ...]
+    ranges: ShardRanges | None = None  # None for shards written before ranges were recorded
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        body: dict[str, Any] = {
             "rows": self.rows,
             "tokens": self.tokens,
             "bytes": self.bytes,
@@ -89,16 +92,25 @@ class ShardRecord:
             "row_group_rows": list(self.row_group_rows),
             "row_group_tokens": list(self.row_group_tokens),
         }
+        if self.ranges is not None:
+            body["ranges"] = self.ranges.to_dict()
+        return body
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> ShardRecord:
+    def from_dict(cls, data: dict[str, Any], *, where: str = "a shard record") -> ShardRecord:
+        rows = tuple(int(n) for n in data["row_group_rows"])
+        size = int(data["bytes"])
+        ranges = data.get("ranges")
         return cls(
             rows=int(data["rows"]),
             tokens=int(data["tokens"]),
-            bytes=int(data["bytes"]),
+            bytes=size,
             checksum=str(data["checksum"]),
-            row_group_rows=tuple(int(n) for n in data["row_group_rows"]),
+            row_group_rows=rows,
             row_group_tokens=tuple(int(n) for n in data["row_group_tokens"]),
+            ranges=None
+            if ranges is None
+            else ShardRanges.from_dict(ranges, size=size, row_groups=len(rows), where=where),
         )
 
 
@@ -155,6 +167,7 @@ def write_shard(
             rows.append(group.num_rows)
             tokens.append(len(group.tokens))
         writer.close()
+    *groups, footer = (ByteRange(*r) for r in writer.ranges)
     return ShardRecord(
         rows=sum(rows),
         tokens=sum(tokens),
@@ -162,6 +175,7 @@ def write_shard(
         checksum="sha256:" + sink.digest.hexdigest(),
         row_group_rows=tuple(rows),
         row_group_tokens=tuple(tokens),
+        ranges=ShardRanges(tuple(groups), footer),
     )
 
 
@@ -246,7 +260,11 @@ class ShardReader:
         check_pages: bool = True,
         storage_options: dict[str, Any] | None = None,
         on_close: Callable[[], None] | None = None,
+        source: Any = None,
+        metadata: pq.FileMetaData | None = None,
     ) -> None:
+        """`source` (a file object) and `metadata` (its footer, read already) read the
+        shard from elsewhere than `url`, such as cached byte ranges; `url` names it."""
         import pyarrow as pa
         import pyarrow.parquet as pq
 
@@ -261,15 +279,18 @@ class ShardReader:
                     f"{url} is damaged: its checksum is {found} but {expected_checksum} was "
                     "recorded when it was written; prepare the dataset again (or restore the file)"
                 )
-        source: Any
-        if is_local(url):
+        if source is not None:
+            pass
+        elif is_local(url):
             path = url[len("file://") :] if url.startswith("file://") else url
             source = pa.memory_map(os.fspath(path))
         else:
             # Parquet reads the footer and each column chunk by range: little read-ahead.
             source = open_input(url, storage_options=storage_options, buffer_size=_RANDOM_ACCESS)
         try:
-            self._file = pq.ParquetFile(source, page_checksum_verification=check_pages)
+            self._file = pq.ParquetFile(
+                source, metadata=metadata, page_checksum_verification=check_pages
+            )
         except (pa.ArrowException, OSError) as exc:
             if isinstance(exc, LmioError):  # the storage's own errors say what to do
                 raise

@@ -21,6 +21,7 @@ from typing import Any
 
 from lmio.errors import StorageError
 from lmio.store._remote import Remote
+from lmio.store._seekable import SeekableInput
 
 __all__ = [
     "RangedInput",
@@ -99,38 +100,15 @@ def read_whole(remote: Remote) -> bytes:
     return bytes(buffer)
 
 
-class RangedInput(io.RawIOBase):
+class RangedInput(SeekableInput):
     """A seekable, read-only stream over ranged GETs (wrap it in `io.BufferedReader`).
 
     A read larger than a part is fetched as parallel parts.
     """
 
     def __init__(self, remote: Remote, size: int) -> None:
-        super().__init__()
+        super().__init__(size, remote.url)
         self._remote = remote
-        self._size = size
-        self._pos = 0
-        self.name = remote.url
-
-    def readable(self) -> bool:
-        return True
-
-    def seekable(self) -> bool:
-        return True
-
-    def tell(self) -> int:
-        return self._pos
-
-    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
-        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._pos, io.SEEK_END: self._size}[whence]
-        if base + offset < 0:
-            raise ValueError(f"cannot seek to {base + offset} in {self._remote.url}")
-        self._pos = base + offset
-        return self._pos
-
-    def readall(self) -> bytes:
-        data = bytearray(max(0, self._size - self._pos))
-        return bytes(data[: self.readinto(data)])
 
     def readinto(self, buffer: Any) -> int:
         view = memoryview(buffer).cast("B")
