@@ -94,7 +94,6 @@ class _Chunk:
     """A column chunk written: what the footer says of it."""
 
     meta: list[Field]
-    offset: int
     compressed: int
     uncompressed: int
 
@@ -351,7 +350,7 @@ class ParquetShardWriter:
                 ),
             ),
         ]
-        return _Chunk(meta, pages[0].offset, compressed, uncompressed)
+        return _Chunk(meta, compressed, uncompressed)
 
     def _write(self, data: bytes | bytearray | memoryview) -> None:
         self._sink.write(data)
