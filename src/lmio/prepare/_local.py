@@ -13,6 +13,7 @@ import logging
 import multiprocessing
 import os
 import sys
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import (
     Executor,
@@ -147,9 +148,14 @@ class ThreadExecutor:
         return f"local, {self.workers} worker threads" if self.workers > 1 else "local, 1 worker"
 
     def start(self, source: TokenizerSource) -> None:
-        """Threads share this process's tokenizer (the run remembers it): nothing to wait for."""
+        """Threads share this process's tokenizer (the run remembers it). They are started
+        now, before the tokenizer's background load holds the GIL: a thread's start waits
+        for the GIL, and would delay the first units."""
         if self.workers > 1:
             self._pool = ThreadPoolExecutor(self.workers, thread_name_prefix="lmio-prepare")
+            started = threading.Barrier(self.workers)
+            for _ in range(self.workers):  # each task holds its thread until all have one
+                self._pool.submit(started.wait, timeout=10)
 
     def map_unordered(
         self, fn: Callable[[Any, T], R], context: Any, tasks: Sequence[T]

@@ -13,6 +13,7 @@ import contextlib
 import logging
 import os
 import shutil
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -264,12 +265,15 @@ class _Run:
         units = plan_units(self.files, split=self.context.settings.split, unit_bytes=unit_bytes)
         clock = time.perf_counter()
         report.stage_seconds["setup"] = clock - started
-        warming = threading.Thread(target=_warm_pyarrow, name="lmio-warm-pyarrow", daemon=True)
-        warming.start()
+        warming = None
+        if "pyarrow" not in sys.modules:  # a thread's start waits for the GIL: only if need be
+            warming = threading.Thread(target=_warm_pyarrow, name="lmio-warm-pyarrow", daemon=True)
+            warming.start()
         if self._can_stream():
             return self._execute_streaming(units, unit_bytes, clock)
         records = self._units(units, unit_bytes)
-        warming.join()
+        if warming is not None:
+            warming.join()
         self._count_reading(units, records)
         report.stage_seconds["tokenize"] = time.perf_counter() - clock
         clock = time.perf_counter()
@@ -448,10 +452,9 @@ class _Run:
 
 
 def _warm_pyarrow() -> None:
-    """Import what phase 2 uses while phase 1 keeps the workers busy (its arrays are built
-    from buffers: pandas, which pyarrow imports for its first pa.array, is never needed)."""
-    import pyarrow.compute
-    import pyarrow.parquet  # noqa: F401
+    """Import what phase 2 uses (pyarrow's zstd codec; lmio writes the pages itself) while
+    phase 1 keeps the workers busy."""
+    import pyarrow  # noqa: F401
 
 
 def _schedule(units: list[Unit], unit_bytes: int) -> list[Unit]:

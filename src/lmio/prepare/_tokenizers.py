@@ -22,15 +22,17 @@ from lmio.errors import IntegrityError, InvalidArgumentError
 from lmio.prepare._layout import Layout
 from lmio.prepare._settings import JobContext
 from lmio.store._files import read_bytes
+from lmio.tokenizer._formats import from_body
 
 if TYPE_CHECKING:
     from lmio.tokenizer import Tokenizer
 
-__all__ = ["TokenizerSource", "remember", "tokenizer_for"]
+__all__ = ["TokenizerSource", "begin_loading", "remember", "tokenizer_for"]
 
 EOS = "<|endoftext|>"
 
 _LOADED: dict[str, Tokenizer | Future[Tokenizer]] = {}
+_WAITING: dict[str, Callable[[], None]] = {}  # loads that begin with this process's units
 
 
 class TokenizerSource:
@@ -55,6 +57,7 @@ class TokenizerSource:
         self._tokenizer = tokenizer
         self._load = load
         self._loading: Future[Tokenizer] | None = None
+        self._go = threading.Event()  # the background load may begin
 
     @classmethod
     def open(cls, tokenizer: Tokenizer | str | os.PathLike[str]) -> TokenizerSource:
@@ -83,11 +86,12 @@ class TokenizerSource:
 
         def load() -> Tokenizer:
             # Loading builds ~100k small containers and no cycles: the cyclic collector
-            # would only walk the heap over and over (a quarter of the time).
+            # would only walk the heap over and over (a quarter of the time). The file is
+            # built from the body parsed above, not parsed twice.
             collecting = gc.isenabled()
             gc.disable()
             try:
-                loaded = Tokenizer.load(path)
+                loaded = from_body(body, path)
             finally:
                 if collecting:
                     gc.enable()
@@ -114,8 +118,12 @@ class TokenizerSource:
             tokenizer=tokenizer,
         )
 
-    def start(self) -> None:
-        """Start loading the file in the background (once; a given object is ready)."""
+    def start(self, *, now: bool = True) -> None:
+        """Start loading the file in the background (once; a given object is ready). With
+        `now=False` the loading thread waits for `go()` (or `get()`) first: loading holds the
+        GIL for tens of milliseconds, which would slow the run's own setup."""
+        if now:
+            self.go()
         load = self._load
         if load is None or self._loading is not None:
             return
@@ -123,6 +131,7 @@ class TokenizerSource:
         self._loading = loading
 
         def run() -> None:
+            self._go.wait()
             try:
                 loading.set_result(load())
             except BaseException as exc:
@@ -130,10 +139,15 @@ class TokenizerSource:
 
         threading.Thread(target=run, name="lmio-load-tokenizer", daemon=True).start()
 
+    def go(self) -> None:
+        """Let a background load that waits begin."""
+        self._go.set()
+
     def get(self) -> Tokenizer:
         """The tokenizer (loading it, or waiting for it to load); loading errors come here."""
         if self._tokenizer is None:
             self.start()
+        self.go()
         if self._tokenizer is None and self._loading is not None:
             self._tokenizer = self._loading.result()
         if self._tokenizer is None:  # pragma: no cover - open() sets one or the other
@@ -147,8 +161,11 @@ class TokenizerSource:
         return loading is not None and loading.done() and loading.exception() is not None
 
     def remember(self) -> None:
-        """Let `tokenizer_for` in this process use this tokenizer (once loaded)."""
-        self.start()
+        """Let `tokenizer_for` in this process use this tokenizer (once loaded). The load
+        begins when a unit starts reading (`begin_loading`), so that it holds the GIL while
+        the units read and clean without it, not while the run sets up and starts them."""
+        self.start(now=False)
+        _WAITING[self.checksum] = self.go
         if self._tokenizer is not None:
             remember(self._tokenizer, self.checksum)
         elif self._loading is not None:
@@ -156,6 +173,7 @@ class TokenizerSource:
 
     def wait(self) -> None:
         """Until the background load is over, however it ends."""
+        self.go()
         if self._loading is not None:
             self._loading.exception()
 
@@ -172,6 +190,13 @@ def _check(tokenizer: Tokenizer, vocab_size: int, eos_id: int | None, checksum: 
 def remember(tokenizer: Tokenizer, checksum: str) -> None:
     """Use this object, whose checksum is `checksum`, in this process (the caller's own)."""
     _LOADED[checksum] = tokenizer
+
+
+def begin_loading(context: JobContext) -> None:
+    """A unit starts: let this process's background load of the run's tokenizer begin."""
+    go = _WAITING.pop(context.tokenizer_checksum, None)
+    if go is not None:
+        go()
 
 
 def tokenizer_for(context: JobContext) -> Tokenizer:

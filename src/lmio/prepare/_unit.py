@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING, Any
 from lmio.errors import FormatError
 from lmio.prepare._layout import Layout
 from lmio.prepare._settings import JobContext, PrepareSettings
-from lmio.prepare._tokenizers import tokenizer_for
+from lmio.prepare._tokenizers import begin_loading, tokenizer_for
 from lmio.prepare._unit_files import (
     PendingRows,
     UnitRecord,
@@ -167,6 +167,7 @@ class _UnitWorker:
             sinks = (tokens, rows)
             whole: list[Record] = []
             chars = 0
+            begin_loading(self.context)  # the tokenizer loads while this reads and cleans
             for batch in batches:
                 records: list[Record] = []
                 if isinstance(batch, LineDocuments):

@@ -14,7 +14,7 @@ from lmio.store import read_bytes, write_bytes_atomic
 if TYPE_CHECKING:
     from lmio.tokenizer._tokenizer import Tokenizer
 
-__all__ = ["FORMAT", "VERSION", "canonical_body", "load", "save"]
+__all__ = ["FORMAT", "VERSION", "canonical_body", "from_body", "load", "save"]
 
 FORMAT = "lmio.tokenizer"
 VERSION = 1
@@ -56,8 +56,6 @@ def save(
 
 
 def load(path: str | os.PathLike[str], *, storage_options: dict[str, Any] | None) -> Tokenizer:
-    from lmio.tokenizer._tokenizer import Tokenizer
-
     where = os.fspath(path)
     raw = read_bytes(path, storage_options=storage_options)
     try:
@@ -67,6 +65,16 @@ def load(path: str | os.PathLike[str], *, storage_options: dict[str, Any] | None
             f"{where} is not valid JSON (truncated or not a tokenizer file); "
             "restore it or train it again with `lmio tokenizer train`"
         ) from None
+    return from_body(body, where)
+
+
+def from_body(body: Any, where: str) -> Tokenizer:
+    """The tokenizer of a parsed tokenizer file (`body` is left as it was), checked: its
+    format, version and checksum."""
+    from lmio.tokenizer._tokenizer import Tokenizer
+
+    if isinstance(body, dict):
+        body = dict(body)  # the checksum is popped from a copy
     if not isinstance(body, dict) or body.get("format") != FORMAT:
         hint = (
             "it looks like an HF tokenizer.json: use Tokenizer.from_hf"
