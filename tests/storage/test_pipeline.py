@@ -290,6 +290,25 @@ def test_a_model_checkpoint_round_trips_through_faults(bucket: str, through: Fau
     assert hashlib.sha256(weights).hexdigest() == meta["weights"]["sha256"]
 
 
+def test_a_model_checkpoint_takes_its_own_storage_options(
+    bucket: str, fault_proxy: FaultProxy
+) -> None:
+    """Options given to save_model/load_model, not the process's defaults, route the
+    requests (here: through the proxy, which sees them)."""
+    from lmio.model import GPT, GPTConfig, load_model, save_model
+
+    model = GPT(GPTConfig(vocab_size=256, n_layer=1, n_head=2, d_model=32, block_size=16))
+    options = proxied_options(fault_proxy)
+    save_model(model, f"{bucket}/small", storage_options=options)
+    loaded = load_model(f"{bucket}/small", storage_options=options)
+    assert any("config.json" in line for line in fault_proxy.seen)
+    assert any("model.safetensors" in line for line in fault_proxy.seen)
+    for (name, a), (_, b) in zip(
+        model.state_dict().items(), loaded.state_dict().items(), strict=True
+    ):
+        assert torch.equal(a, b), name
+
+
 class RecordingCache(DiskCache):
     """A DiskCache that notes the order of its background downloads."""
 

@@ -31,8 +31,14 @@ WEIGHTS_FILE = "model.safetensors"
 _TIED = "head.weight"
 
 
-def save_model(model: GPT, directory: str | os.PathLike[str]) -> str:
-    """Write `model` to `directory` (created if needed); returns the directory."""
+def save_model(
+    model: GPT,
+    directory: str | os.PathLike[str],
+    *,
+    storage_options: dict[str, Any] | None = None,
+) -> str:
+    """Write `model` to `directory` (created if needed; a URL takes `storage_options`, as
+    every lmio.store call does); returns the directory."""
     from safetensors.torch import save
 
     if not isinstance(model, GPT):
@@ -43,7 +49,7 @@ def save_model(model: GPT, directory: str | os.PathLike[str]) -> str:
         if name != _TIED
     }
     weights = save(state, metadata={"format": FORMAT})
-    write_bytes_atomic(url_join(directory, WEIGHTS_FILE), weights)
+    write_bytes_atomic(url_join(directory, WEIGHTS_FILE), weights, storage_options=storage_options)
     meta = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
@@ -56,18 +62,25 @@ def save_model(model: GPT, directory: str | os.PathLike[str]) -> str:
         },
     }
     text = json.dumps(meta, indent=2) + "\n"
-    write_bytes_atomic(url_join(directory, CONFIG_FILE), text.encode("utf-8"))
+    write_bytes_atomic(
+        url_join(directory, CONFIG_FILE), text.encode("utf-8"), storage_options=storage_options
+    )
     return os.fspath(directory)
 
 
-def load_model(directory: str | os.PathLike[str], *, device: str | torch.device = "cpu") -> GPT:
+def load_model(
+    directory: str | os.PathLike[str],
+    *,
+    device: str | torch.device = "cpu",
+    storage_options: dict[str, Any] | None = None,
+) -> GPT:
     """Read a model written by `save_model`, checking the weights against their checksum."""
     from safetensors import SafetensorError
     from safetensors.torch import load
 
     config_url = url_join(directory, CONFIG_FILE)
     try:
-        meta = _parse_meta(read_bytes(config_url), config_url)
+        meta = _parse_meta(read_bytes(config_url, storage_options=storage_options), config_url)
     except NotFoundError:
         raise NotFoundError(
             f"no lmio model at {os.fspath(directory)} ({CONFIG_FILE} not found): pass a "
@@ -78,10 +91,10 @@ def load_model(directory: str | os.PathLike[str], *, device: str | torch.device 
     except (InvalidArgumentError, TypeError) as exc:
         raise FormatError(f"{config_url} holds an invalid model config: {exc}") from exc
     weights_url = url_join(directory, WEIGHTS_FILE)
-    weights = read_bytes(weights_url)
+    weights = read_bytes(weights_url, storage_options=storage_options)
     expected, actual = meta["weights"].get("sha256"), hashlib.sha256(weights).hexdigest()
     if actual != expected:  # damaged on the way, perhaps: read it once more
-        weights = read_bytes(weights_url)
+        weights = read_bytes(weights_url, storage_options=storage_options)
         actual = hashlib.sha256(weights).hexdigest()
     if actual != expected:
         raise IntegrityError(
