@@ -230,7 +230,7 @@ class Dataset:
     def plan_reads(self, row_groups: Sequence[tuple[int, int]]) -> None:
         """The order in which row groups (shard, row group) will be read (a loader's
         shuffled order): with a disk cache, the background downloads follow it instead of
-        the manifest's order, row group by row group where the manifest records ranges."""
+        the manifest's order (row group by row group for shards read by range)."""
         self._read_order = [(int(s), int(g)) for s, g in row_groups]
 
     def _prefetch_from(self, index: int) -> None:
