@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -184,3 +185,25 @@ def test_bad_manifests_are_refused(changes: dict[str, object], message: str) -> 
 def test_the_manifest_is_deterministic() -> None:
     assert _manifest() == _manifest()
     assert parse_manifest(_manifest(), "m.json")["totals"]["shards"] == 0
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda r: r["row_groups"].pop(), "1 row group ranges for 2 row groups"),
+        (lambda r: r["row_groups"].reverse(), "overlap or are out of order"),
+        (lambda r: r["footer"].__setitem__(1, r["footer"][1] - 1), "does not end the file"),
+        (lambda r: r["footer"].__setitem__(1, 1 << 40), "is not inside its"),
+        (lambda r: r["row_groups"][0].__setitem__(2, "crc:12"), "cannot read the checksum"),
+        (lambda r: r.pop("footer"), "ranges need 'row_groups' and 'footer'"),
+    ],
+)
+def test_damaged_byte_ranges_in_a_manifest_are_refused(
+    tmp_path: Path, change: Any, message: str
+) -> None:
+    root = _dataset(tmp_path, [_rows(DOCS[:2]), _rows(DOCS[2:], first_id=2)])
+    manifest = json.loads((root / "manifest.json").read_text())
+    change(manifest["shards"][0]["ranges"])
+    (root / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(FormatError, match=message):
+        open_dataset(str(root))

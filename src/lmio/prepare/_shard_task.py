@@ -45,10 +45,11 @@ def row_group(
         ids.append(data.index["doc_id"][start:stop])
         codes.append(np.full(stop - start, names.index(segment.source), dtype=np.int32))
     n_tokens = np.concatenate(counts).astype(np.uint32)
-    if int(n_tokens.sum(dtype=np.uint64)) > _INT32_MAX:
+    total = int(n_tokens.sum(dtype=np.uint64))
+    if total > _INT32_MAX:
         raise InvalidArgumentError(
-            f"a row group of {int(n_tokens.sum(dtype=np.uint64))} tokens is more than a "
-            "Parquet list holds; lower row_group_tokens (--row-group-tokens)"
+            f"a row group of {total} tokens is more than a Parquet list holds; lower "
+            "row_group_tokens (--row-group-tokens)"
         )
     return RowGroup(
         tokens=np.concatenate(values),

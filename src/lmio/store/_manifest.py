@@ -7,7 +7,8 @@ it and what preparing it counted. Paths in it are relative to the dataset's fold
 
 A shard entry may also hold `ranges`: where each row group's bytes and the footer's lie,
 with their sha256 (lmio.store._ranges), for reading a row group without the whole shard.
-Readers that do not know it ignore it, so it needs no new version.
+Readers that do not know it ignore it, so it needs no new version; those that use it check
+it as they read it (ShardRanges.from_dict).
 """
 
 from __future__ import annotations
@@ -18,7 +19,6 @@ from typing import Any
 from lmio._version import __version__
 from lmio.errors import FormatError
 from lmio.store._paths import check_relative
-from lmio.store._ranges import ShardRanges
 
 __all__ = [
     "FORMAT",
@@ -122,11 +122,4 @@ def parse_manifest(data: bytes, url: str) -> dict[str, Any]:
         if missing:
             raise FormatError(f"{url} has a shard entry without {', '.join(missing)}: {shard}")
         check_relative(shard["path"], source=url)
-        if "ranges" in shard:  # checked here, so that readers can trust them
-            ShardRanges.from_dict(
-                shard["ranges"],
-                size=int(shard["bytes"]),
-                row_groups=len(shard["row_group_rows"]),
-                where=f"{url}, shard {shard['path']}",
-            )
     return body

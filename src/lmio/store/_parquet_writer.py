@@ -13,9 +13,8 @@ fixed, so this writer lays its pages out directly from numpy arrays:
 Every page is zstd-compressed and carries a CRC-32 of its stored bytes. Each row group's
 bytes and the footer's are contiguous; the writer records where each lies and its sha256
 (`ranges`), so that a reader can fetch and verify one row group without the whole file.
-The footer holds the
-Arrow schema (as pyarrow stores it, so pyarrow reads back the shard schema exactly) and
-`created_by` "lmio version X". Same rows, same bytes: nothing depends on the process, the
+The footer holds the Arrow schema (as pyarrow stores it, so pyarrow reads back the shard
+schema exactly) and `created_by` "lmio version X". Same rows, same bytes: nothing depends on the process, the
 executor or the library versions beyond lmio's own.
 """
 

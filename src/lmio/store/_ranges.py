@@ -15,18 +15,17 @@ from dataclasses import dataclass
 from typing import Any
 
 from lmio.errors import FormatError
+from lmio.store._checksums import Checksum
 from lmio.store._seekable import SeekableInput
 
 __all__ = ["ByteRange", "RangeFile", "ShardRanges"]
-
-_SHA256_PREFIX = "sha256:"
 
 
 @dataclass(frozen=True)
 class ByteRange:
     offset: int
     length: int
-    checksum: str  # sha256:<hex> of these bytes
+    checksum: str  # of these bytes, as lmio records checksums: sha256:<hex>
 
     @property
     def end(self) -> int:
@@ -46,8 +45,7 @@ class ByteRange:
             ) from None
         if not (found.offset >= 0 and found.length > 0 and found.end <= within):
             raise FormatError(f"{where}: the byte range {item!r} is not inside its {within} bytes")
-        if not found.checksum.startswith(_SHA256_PREFIX):
-            raise FormatError(f"{where}: the byte range {item!r} has no sha256 checksum")
+        Checksum(found.checksum)  # readable, or a FormatError that says what lmio records
         return found
 
 
