@@ -9,6 +9,7 @@ cached ranges to Parquet as the shard's file; a read outside them is a bug, not 
 
 from __future__ import annotations
 
+import bisect
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -100,6 +101,7 @@ class RangeFile(SeekableInput):
     ) -> None:
         super().__init__(size, name)
         self._ranges = ranges.row_groups
+        self._offsets = [r.offset for r in ranges.row_groups]
         self._open_range = open_range
         self._open: OrderedDict[int, tuple[Any, Callable[[], None]]] = OrderedDict()
 
@@ -116,9 +118,9 @@ class RangeFile(SeekableInput):
         return int(got)
 
     def _find(self, start: int, length: int) -> int:
-        for index, byte_range in enumerate(self._ranges):
-            if byte_range.offset <= start and start + length <= byte_range.end:
-                return index
+        index = bisect.bisect_right(self._offsets, start) - 1  # ranges are in order
+        if index >= 0 and start + length <= self._ranges[index].end:
+            return index
         raise OSError(f"{self.name}: bytes {start}-{start + length} lie in no row group range")
 
     def _handle(self, index: int) -> Any:
