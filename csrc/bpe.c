@@ -164,42 +164,46 @@ static int build_pairs(lmio_encoder *e) {
         uint8_t two[2] = {(uint8_t)(ab >> 8), (uint8_t)ab};
         e->byte_pairs[ab] = vocab_rank(e, two, 2);
     }
+    /* One pass of lookups collects the pairs (each split at most once), then the table is sized
+     * for exactly that many: the lookups are most of the construction. */
+    size_t splits = 0;
+    for (size_t id = 0; id < e->tokens.n; id++)
+        splits += e->tokens.offs[id + 1] - e->tokens.offs[id] - 1;
+    pair_slot *found = malloc((splits ? splits : 1) * sizeof(pair_slot));
+    if (!found) return LMIO_ENOMEM;
     size_t count = 0;
-    for (int pass = 0; pass < 2; pass++) { /* count, then fill */
-        for (size_t id = 0; id < e->tokens.n; id++) {
-            size_t len;
-            const uint8_t *t = lmio_arena_str(&e->tokens, id, &len);
-            for (size_t k = 1; k < len; k++) {
-                uint32_t l = vocab_rank(e, t, k), r;
-                if (l == NO_RANK || (r = vocab_rank(e, t + k, len - k)) == NO_RANK) continue;
-                if (!pass) {
-                    count++;
-                    continue;
-                }
-                uint64_t key = lmio_pair_key(l, r);
-                size_t i = pair_slot_of(e, key);
-                while (e->pairs[i].key != PAIR_EMPTY) i = (i + 1) & e->pairs_mask;
-                e->pairs[i] = (pair_slot){key, (uint32_t)id, 0};
-            }
-        }
-        if (!pass) {
-            size_t cap = 16;
-            unsigned bits = 4;
-            while (cap / 2 < count + 1) {
-                cap *= 2;
-                bits++;
-            }
-            e->pairs = malloc(cap * sizeof(pair_slot));
-            if (!e->pairs) return LMIO_ENOMEM;
-            for (size_t i = 0; i < cap; i++) e->pairs[i].key = PAIR_EMPTY;
-            e->pairs_mask = cap - 1;
-            e->pairs_shift = 64 - bits;
+    for (size_t id = 0; id < e->tokens.n; id++) {
+        size_t len;
+        const uint8_t *t = lmio_arena_str(&e->tokens, id, &len);
+        for (size_t k = 1; k < len; k++) {
+            uint32_t l = vocab_rank(e, t, k), r;
+            if (l == NO_RANK || (r = vocab_rank(e, t + k, len - k)) == NO_RANK) continue;
+            found[count++] = (pair_slot){lmio_pair_key(l, r), (uint32_t)id, 0};
         }
     }
+    size_t cap = 16;
+    unsigned bits = 4;
+    while (cap / 2 < count + 1) {
+        cap *= 2;
+        bits++;
+    }
+    e->pairs = malloc(cap * sizeof(pair_slot));
+    if (!e->pairs) {
+        free(found);
+        return LMIO_ENOMEM;
+    }
+    for (size_t i = 0; i < cap; i++) e->pairs[i].key = PAIR_EMPTY;
+    e->pairs_mask = cap - 1;
+    e->pairs_shift = 64 - bits;
+    for (size_t j = 0; j < count; j++) {
+        size_t i = pair_slot_of(e, found[j].key);
+        while (e->pairs[i].key != PAIR_EMPTY) i = (i + 1) & e->pairs_mask;
+        e->pairs[i] = found[j];
+    }
+    free(found);
     return LMIO_OK;
 }
 
-/* The id (== rank) of the token with bytes p[0..n), n >= 1, or NO_RANK. */
 static inline uint32_t vocab_rank(const lmio_encoder *e, const uint8_t *p, size_t n) {
     if (LMIO_LIKELY(n <= INLINE_MAX)) {
         uint64_t lo, hi;

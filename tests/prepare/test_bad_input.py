@@ -112,17 +112,24 @@ def test_a_one_gigabyte_style_line_is_written_in_bounded_rows(
     assert tokenizer.decode(tokens[:-1]) == path.read_text().strip()
 
 
-@pytest.mark.parametrize("workers", [1, 2])
+@pytest.mark.parametrize(("workers", "layout"), [(1, "json"), (2, "json"), (2, "saved")])
 def test_a_damaged_tokenizer_file_stops_the_run_and_leaves_the_folder_as_it_was(
-    bad_corpus: Path, tokenizer: Tokenizer, tmp_path: Path, workers: int
+    bad_corpus: Path, tokenizer: Tokenizer, tmp_path: Path, workers: int, layout: str
 ) -> None:
     """The file loads in the background while the run starts: its error still comes, and
     what the run had written in a new folder is removed."""
     path = tmp_path / "tok.json"
     tokenizer.save(path)
-    body = json.loads(path.read_text())
-    body["tokens"][300], body["tokens"][301] = body["tokens"][301], body["tokens"][300]
-    path.write_text(json.dumps(body))
+    text = path.read_text()
+    body = json.loads(text)
+    first, second = body["tokens"][300], body["tokens"][301]
+    if layout == "saved":  # swapped in place: the run's quick look reads it line by line
+        swapped = text.replace(f'"{first}","{second}"', f'"{second}","{first}"')
+        assert swapped != text
+        path.write_text(swapped)
+    else:
+        body["tokens"][300], body["tokens"][301] = second, first
+        path.write_text(json.dumps(body))
     out = tmp_path / "ds"
     with pytest.raises(IntegrityError, match="does not match its checksum"):
         prepare([bad_corpus / "a.jsonl"], tokenizer=path, out=out, workers=workers)

@@ -283,6 +283,35 @@ def test_in_memory_documents_and_a_tokenizer_object(tokenizer: Tokenizer, tmp_pa
     assert again.already_complete
 
 
+@pytest.mark.parametrize("layout", ["saved", "compact", "indented", "no tokens"])
+def test_the_runs_quick_look_at_a_tokenizer_file_reads_what_parsing_reads(
+    tokenizer: Tokenizer, tmp_path: Path, layout: str
+) -> None:
+    """The run reads a saved file's short fields line by line and counts its tokens; any
+    other layout is parsed whole. Either way the same fields and count."""
+    from lmio.prepare._tokenizers import _line_look, _quick_look
+
+    path = tmp_path / "tok.json"
+    tokenizer.save(path)
+    data = path.read_bytes()
+    body = json.loads(data)
+    if layout == "compact":
+        data = json.dumps(body).encode()
+    elif layout == "indented":
+        data = json.dumps(body, indent=2).encode() + b"\n"
+    elif layout == "no tokens":
+        body["tokens"] = []
+        data = data.replace(
+            data[data.index(b'"tokens": [') : data.index(b'"merges"')], b'"tokens": [],\n  '
+        )
+        assert json.loads(data) == body
+    look = _quick_look(data)
+    assert (_line_look(data) is not None) == (layout in ("saved", "no tokens"))
+    assert look["n_tokens"] == len(body["tokens"])
+    for field in ("checksum", "special_tokens", "pattern", "name", "version", "format"):
+        assert look[field] == body[field]
+
+
 def test_a_large_vocabulary_gets_uint32_tokens(tmp_path: Path) -> None:
     tok = Tokenizer([bytes([b]) for b in range(256)], special_tokens={"<|endoftext|>": 70_000})
     prepare(Documents(["abc"]), tokenizer=tok, out=tmp_path / "ds", workers=1)

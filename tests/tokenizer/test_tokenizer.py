@@ -140,6 +140,31 @@ def test_tampered_file_fails_its_checksum(tok: Tokenizer, tmp_path: Path) -> Non
         Tokenizer.load(path)
 
 
+@pytest.mark.parametrize(
+    "tokens",
+    [["IQ==", "Ig==", "+/9z"], [], ['a"b', "IQ=="], ["\u00e9"], ["IQ==", 7], "IQ=="],
+)
+def test_canonical_body_spells_what_json_dumps_spells(tokens: object) -> None:
+    """Base64 tokens are joined directly; anything else (quotes, non-ASCII, non-strings)
+    takes json.dumps itself: the checksum never depends on which."""
+    from lmio.tokenizer._formats import _canonical
+
+    body = {"version": 1, "tokens": tokens, "merges": [[1, 2], [3, 4]], "name": "é", "a": None}
+    expected = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+    assert _canonical(body) == expected.encode()
+
+
+def test_merges_as_parsed_are_kept_and_others_converted() -> None:
+    from lmio.tokenizer._tokenizer import merge_pairs
+
+    parsed = [[256, 257], [1, 2]]
+    assert merge_pairs(parsed) == ((256, 257), (1, 2))
+    assert merge_pairs([(1.0, "2"), [True, 3]]) == ((1, 2), (1, 3))
+    assert all(type(v) is int for pair in merge_pairs([(1.0, 2)]) for v in pair)
+    with pytest.raises(ValueError):
+        merge_pairs([[1, 2, 3]])
+
+
 def test_truncated_file_is_a_clear_error(tok: Tokenizer, tmp_path: Path) -> None:
     path = tmp_path / "tok.json"
     tok.save(path)

@@ -16,7 +16,7 @@ import os
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from lmio.errors import IntegrityError, InvalidArgumentError
 from lmio.prepare._layout import Layout
@@ -73,11 +73,11 @@ class TokenizerSource:
             )
         data = read_bytes(tokenizer)
         try:
-            body = json.loads(data)
-            checksum = str(body["checksum"])
-            specials = {str(k): int(v) for k, v in body["special_tokens"].items()}
-            vocab_size = max(len(body["tokens"]) - 1, *specials.values(), -1) + 1
-            native = body["pattern"]["name"] is not None
+            look = _quick_look(data)
+            checksum = str(look["checksum"])
+            specials = {str(k): int(v) for k, v in look["special_tokens"].items()}
+            vocab_size = max(look["n_tokens"] - 1, *specials.values(), -1) + 1
+            native = look["pattern"]["name"] is not None
         except (ValueError, KeyError, TypeError, AttributeError):  # loading says what is wrong
             loaded = Tokenizer.load(tokenizer)
             return cls._of(loaded, str(json.loads(data)["checksum"]), data)
@@ -86,12 +86,11 @@ class TokenizerSource:
 
         def load() -> Tokenizer:
             # Loading builds ~100k small containers and no cycles: the cyclic collector
-            # would only walk the heap over and over (a quarter of the time). The file is
-            # built from the body parsed above, not parsed twice.
+            # would only walk the heap over and over (a quarter of the time).
             collecting = gc.isenabled()
             gc.disable()
             try:
-                loaded = from_body(body, path)
+                loaded = from_body(json.loads(data), path)
             finally:
                 if collecting:
                     gc.enable()
@@ -176,6 +175,43 @@ class TokenizerSource:
         self.go()
         if self._loading is not None:
             self._loading.exception()
+
+
+def _quick_look(data: bytes) -> dict[str, Any]:
+    """The fields of a tokenizer file, with its number of tokens as "n_tokens"; the long lists
+    are skipped when the file has `Tokenizer.save`'s layout (the run starts sooner; loading
+    parses and checks everything, and `_check` compares)."""
+    look = _line_look(data)
+    if look is None:
+        body = json.loads(data)
+        look = {**body, "n_tokens": len(body["tokens"])}
+    return look
+
+
+def _line_look(data: bytes) -> dict[str, Any] | None:
+    """The short fields of a file in save's layout (a field per line, the lists compact), read
+    line by line, and the tokens counted; None for any other layout."""
+    lines = data.split(b"\n")
+    if lines[:1] != [b"{"] or lines[-2:] != [b"}", b""]:
+        return None
+    look: dict[str, Any] = {}
+    for line in lines[1:-2]:
+        key, colon, value = line.partition(b": ")
+        if not colon or not key.startswith(b'  "'):
+            return None
+        value = value[:-1] if value.endswith(b",") else value
+        try:
+            name = json.loads(key)
+            if name == "tokens":  # base64 holds no quotes: n strings, 2n quotes, n - 1 '","'
+                count = value.count(b'","') + 1 if value != b"[]" else 0
+                if value.count(b'"') != 2 * count:
+                    return None
+                look["n_tokens"] = count
+            elif name != "merges":
+                look[name] = json.loads(value)
+        except ValueError:  # not a field per line after all
+            return None
+    return look
 
 
 def _check(tokenizer: Tokenizer, vocab_size: int, eos_id: int | None, checksum: str) -> None:

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import base64
+import binascii
+import functools
 import hashlib
 import json
 import os
+import string
+import sys
 from typing import TYPE_CHECKING, Any
 
 from lmio.errors import FormatError, IntegrityError
@@ -18,6 +22,8 @@ __all__ = ["FORMAT", "VERSION", "canonical_body", "from_body", "load", "save"]
 
 FORMAT = "lmio.tokenizer"
 VERSION = 1
+
+_BASE64_ALPHABET = (string.ascii_letters + string.digits + "+/=").encode()
 
 
 def _body(tok: Tokenizer) -> dict[str, Any]:
@@ -38,7 +44,46 @@ def canonical_body(tok: Tokenizer) -> bytes:
 
 
 def _canonical(body: dict[str, Any]) -> bytes:
-    return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=True).encode()
+    """`json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=True)`, encoded.
+    The long list of base64 tokens is joined directly: strings of the base64 alphabet dump as
+    themselves in quotes, and dumping them one by one was most of the time."""
+    tokens = body.get("tokens")
+    if not _base64_strings(tokens):
+        return _dump(body).encode()
+    fields = [
+        _dump(key)
+        + ":"
+        + (
+            ('["' + '","'.join(tokens) + '"]' if tokens else "[]")
+            if key == "tokens"
+            else _dump(body[key])
+        )
+        for key in sorted(body)
+    ]
+    return ("{" + ",".join(fields) + "}").encode()
+
+
+def _dump(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+
+
+def _base64_strings(items: Any) -> bool:
+    """Whether `items` is a list of strings of the base64 alphabet only."""
+    if not isinstance(items, list):
+        return False
+    try:
+        joined = "".join(items)
+    except TypeError:
+        return False
+    return joined.isascii() and not joined.encode().translate(None, _BASE64_ALPHABET)
+
+
+def _decode_tokens(tokens: list[Any]) -> list[bytes]:
+    """The tokens' bytes from their base64 strings; anything but strict base64 is refused."""
+    if sys.version_info >= (3, 11):  # 3x faster than base64.b64decode
+        decode = functools.partial(binascii.a2b_base64, strict_mode=True)
+        return list(map(decode, tokens))
+    return [base64.b64decode(token, validate=True) for token in tokens]
 
 
 def save(
@@ -71,7 +116,7 @@ def load(path: str | os.PathLike[str], *, storage_options: dict[str, Any] | None
 def from_body(body: Any, where: str) -> Tokenizer:
     """The tokenizer of a parsed tokenizer file (`body` is left as it was), checked: its
     format, version and checksum."""
-    from lmio.tokenizer._tokenizer import Tokenizer
+    from lmio.tokenizer._tokenizer import Tokenizer, merge_pairs
 
     if isinstance(body, dict):
         body = dict(body)  # the checksum is popped from a copy
@@ -90,10 +135,10 @@ def from_body(body: Any, where: str) -> Tokenizer:
         )
     recorded = body.pop("checksum", None)
     try:
-        tokens = [base64.b64decode(token, validate=True) for token in body["tokens"]]
+        tokens = _decode_tokens(body["tokens"])
         special_tokens = {str(k): int(v) for k, v in body["special_tokens"].items()}
         pattern = body["pattern"]["regex"]
-        merges = body["merges"]
+        merges = merge_pairs(body["merges"]) if body["merges"] is not None else None
         name = str(body["name"])
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise FormatError(f"{where} is missing or has a malformed field ({exc})") from None
@@ -107,6 +152,6 @@ def from_body(body: Any, where: str) -> Tokenizer:
         tokens,
         special_tokens=special_tokens,
         pattern=pattern,
-        merges=[(int(a), int(b)) for a, b in merges] if merges is not None else None,
+        merges=merges,
         name=name,
     )

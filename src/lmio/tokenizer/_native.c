@@ -160,6 +160,7 @@ typedef struct {
     Py_ssize_t n_vocab;
     PyObject **ints; /* the int objects 0 .. n_ints - 1 (the mergeable ids) */
     size_t n_ints;
+    int building; /* __init__ builds the tables without the GIL */
 } EncoderObject;
 
 static void free_ints(EncoderObject *self) {
@@ -196,7 +197,7 @@ static int Encoder_init(EncoderObject *self, PyObject *args, PyObject *kwds) {
         return -1;
     int pattern;
     if (parse_pattern(pattern_obj, &pattern)) return -1;
-    if (self->enc) { /* other threads may be encoding with it, without the GIL */
+    if (self->enc || self->building) { /* other threads may be using it, without the GIL */
         PyErr_SetString(PyExc_RuntimeError, "Encoder is already initialised");
         return -1;
     }
@@ -236,8 +237,15 @@ static int Encoder_init(EncoderObject *self, PyObject *args, PyObject *kwds) {
     }
     if (ok) {
         char err[512] = {0};
-        int rc = lmio_encoder_new(toks.ptrs, toks.lens, toks.n, sp, sp_lens, sp_ids, (size_t)ns,
-                                  pattern, &self->enc, err, sizeof(err));
+        int rc;
+        lmio_encoder *enc = NULL;
+        self->building = 1; /* the tables take milliseconds: other threads run meanwhile */
+        Py_BEGIN_ALLOW_THREADS
+        rc = lmio_encoder_new(toks.ptrs, toks.lens, toks.n, sp, sp_lens, sp_ids, (size_t)ns,
+                              pattern, &enc, err, sizeof(err));
+        Py_END_ALLOW_THREADS
+        self->building = 0;
+        self->enc = enc;
         if (rc) {
             raise_status(rc, err);
             ok = 0;

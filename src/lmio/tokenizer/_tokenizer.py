@@ -68,14 +68,15 @@ class Tokenizer:
         name: str = "lmio",
         engine: EngineName = "native",
     ) -> None:
-        self._tokens: tuple[bytes, ...] = tuple(bytes(token) for token in tokens)
+        self._tokens: tuple[bytes, ...] = tuple(map(bytes, tokens))
         self._special_tokens: dict[str, int] = dict(special_tokens or {})
         self._pattern: Pattern = resolve_pattern(pattern)
         self._merges: tuple[tuple[int, int], ...] | None = (
-            tuple((int(a), int(b)) for a, b in merges) if merges is not None else None
+            merge_pairs(merges) if merges is not None else None
         )
         self.name = name
-        _validate_tokens(self._tokens)
+        if engine != "native":  # the C core checks the tokens itself (see _build_engine)
+            _validate_tokens(self._tokens)
         _validate_special_tokens(self._special_tokens, len(self._tokens))
         self._special_set = frozenset(self._special_tokens)
         self._engine_name: EngineName = engine
@@ -92,7 +93,11 @@ class Tokenizer:
         from lmio.tokenizer import _native
 
         native_id = -1 if self._pattern.native_id is None else self._pattern.native_id
-        encoder: _Engine = _native.Encoder(self._tokens, self._special_tokens, native_id)
+        try:
+            encoder: _Engine = _native.Encoder(self._tokens, self._special_tokens, native_id)
+        except ValueError:
+            _validate_tokens(self._tokens)  # the same checks, said the way the reference says them
+            raise
         return encoder
 
     # ------------------------------------------------------------------ construction
@@ -558,6 +563,15 @@ def _restore(
     return Tokenizer(
         tokens, special_tokens=special_tokens, pattern=pattern, merges=merges, name=name
     )
+
+
+def merge_pairs(merges: Iterable[Sequence[int]]) -> tuple[tuple[int, int], ...]:
+    """`merges` as a tuple of (int, int); pairs of exact ints, as parsed from a file, are
+    kept as they are."""
+    pairs = tuple(map(tuple, merges))
+    if all(len(pair) == 2 and type(pair[0]) is int and type(pair[1]) is int for pair in pairs):
+        return pairs  # type: ignore[return-value]
+    return tuple((int(a), int(b)) for a, b in pairs)
 
 
 def _validate_tokens(tokens: Sequence[bytes]) -> None:
