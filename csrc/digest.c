@@ -1,6 +1,9 @@
 #include "digest.h"
 
+#include <stdlib.h>
 #include <string.h>
+
+#include "hash.h"
 
 #define P32_1 0x9E3779B1u
 #define P32_2 0x85EBCA77u
@@ -306,4 +309,64 @@ void lmio_digest_final(const lmio_digest_state *st, uint8_t out[LMIO_DIGEST_SIZE
     memcpy(last, st->last + pending, STRIPE - pending);
     memcpy(last + STRIPE - pending, st->buf, pending);
     finish_long(st->acc, st->total, last, out);
+}
+
+/* ------------------------------------------------------------------ the set */
+
+void lmio_digest_set_init(lmio_digest_set *set) { memset(set, 0, sizeof(*set)); }
+
+void lmio_digest_set_free(lmio_digest_set *set) {
+    free(set->keys);
+    free(set->used);
+    lmio_digest_set_init(set);
+}
+
+static size_t digest_slot(const uint8_t *d, size_t mask) {
+    return (size_t)lmio_mum(lmio_load64(d) ^ 0xa0761d6478bd642full, lmio_load64(d + 8)) & mask;
+}
+
+/* The slot holding `d`, or the empty slot where it would go. */
+static size_t find_digest(const lmio_digest_set *set, const uint8_t *d) {
+    size_t mask = set->cap - 1, i = digest_slot(d, mask);
+    while (set->used[i] && memcmp(set->keys + i * LMIO_DIGEST_SIZE, d, LMIO_DIGEST_SIZE))
+        i = (i + 1) & mask;
+    return i;
+}
+
+static int grow_digest_set(lmio_digest_set *set, size_t need) {
+    size_t cap = set->cap ? set->cap : 1024;
+    while (cap / 2 < need) cap *= 2;
+    if (cap == set->cap) return LMIO_OK;
+    lmio_digest_set bigger = {malloc(cap * LMIO_DIGEST_SIZE), calloc(cap, 1), cap, set->n};
+    if (!bigger.keys || !bigger.used) {
+        free(bigger.keys);
+        free(bigger.used);
+        return LMIO_ENOMEM;
+    }
+    for (size_t i = 0; i < set->cap; i++) {
+        if (!set->used[i]) continue;
+        size_t j = find_digest(&bigger, set->keys + i * LMIO_DIGEST_SIZE);
+        memcpy(bigger.keys + j * LMIO_DIGEST_SIZE, set->keys + i * LMIO_DIGEST_SIZE,
+               LMIO_DIGEST_SIZE);
+        bigger.used[j] = 1;
+    }
+    free(set->keys);
+    free(set->used);
+    *set = bigger;
+    return LMIO_OK;
+}
+
+int lmio_digest_set_add(lmio_digest_set *set, const uint8_t *digests, size_t n, uint8_t *fresh) {
+    if (grow_digest_set(set, set->n + n)) return LMIO_ENOMEM;
+    for (size_t k = 0; k < n; k++) {
+        const uint8_t *d = digests + k * LMIO_DIGEST_SIZE;
+        size_t i = find_digest(set, d);
+        fresh[k] = !set->used[i];
+        if (fresh[k]) {
+            memcpy(set->keys + i * LMIO_DIGEST_SIZE, d, LMIO_DIGEST_SIZE);
+            set->used[i] = 1;
+            set->n++;
+        }
+    }
+    return LMIO_OK;
 }

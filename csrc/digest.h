@@ -9,6 +9,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common.h"
+
 #define LMIO_DIGEST_SIZE 16
 
 /* One call: the digest of data[0 .. n). */
@@ -28,5 +30,19 @@ typedef struct {
 void lmio_digest_init(lmio_digest_state *st);
 void lmio_digest_update(lmio_digest_state *st, const void *data, size_t n);
 void lmio_digest_final(const lmio_digest_state *st, uint8_t out[LMIO_DIGEST_SIZE]);
+
+/* A set of digests, for exact dedup: which digests of a run are new (neither in the set nor
+ * earlier in the run), each added as it is found new. Open addressing, load <= 1/2. */
+typedef struct {
+    uint8_t *keys; /* cap digests */
+    uint8_t *used; /* cap flags: a digest may be any 16 bytes, zeros included */
+    size_t cap, n;
+} lmio_digest_set;
+
+void lmio_digest_set_init(lmio_digest_set *set);
+void lmio_digest_set_free(lmio_digest_set *set);
+/* fresh[i] = 1 when digests[i * 16 ..] is new, else 0. LMIO_OK, or LMIO_ENOMEM with the set
+ * as it was before the call. */
+int lmio_digest_set_add(lmio_digest_set *set, const uint8_t *digests, size_t n, uint8_t *fresh);
 
 #endif

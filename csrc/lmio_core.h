@@ -11,7 +11,7 @@
 #ifndef LMIO_CORE_H
 #define LMIO_CORE_H
 
-#define LMIO_CORE_ABI_VERSION 3
+#define LMIO_CORE_ABI_VERSION 4
 
 #include "batch.h"
 #include "bpe.h"

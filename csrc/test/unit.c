@@ -373,6 +373,31 @@ static void test_digest(void) {
     }
 }
 
+static void test_digest_set(void) {
+    /* digests 0..4999, each twice in a run, in runs that grow the table past its first size;
+     * an all-zero digest is a digest like any other */
+    lmio_digest_set set;
+    lmio_digest_set_init(&set);
+    enum { N = 5000, RUN = 700 };
+    uint8_t digests[2 * RUN][16], fresh[2 * RUN];
+    for (size_t start = 0; start < N; start += RUN) {
+        size_t n = start + RUN <= N ? RUN : N - start;
+        for (size_t i = 0; i < n; i++) {
+            memset(digests[2 * i], 0, 16);
+            memcpy(digests[2 * i], &(uint32_t){(uint32_t)(start + i)}, 4);
+            memcpy(digests[2 * i + 1], digests[2 * i], 16);
+        }
+        CHECK(lmio_digest_set_add(&set, digests[0], 2 * n, fresh) == LMIO_OK);
+        for (size_t i = 0; i < n; i++) CHECK(fresh[2 * i] == 1 && fresh[2 * i + 1] == 0);
+        CHECK(lmio_digest_set_add(&set, digests[0], 2 * n, fresh) == LMIO_OK);
+        for (size_t i = 0; i < 2 * n; i++) CHECK(fresh[i] == 0);
+    }
+    CHECK(set.n == N && set.cap >= 2 * N);
+    lmio_digest_set_free(&set);
+    CHECK(lmio_digest_set_add(&set, digests[0], 0, fresh) == LMIO_OK && set.n == 0);
+    lmio_digest_set_free(&set);
+}
+
 static int clean_is(const char *in, unsigned steps, const char *expected, size_t control,
                     int whitespace) {
     lmio_bytevec out = {0};
@@ -499,6 +524,7 @@ int main(void) {
     test_batch();
     test_wordcount_and_train();
     test_digest();
+    test_digest_set();
     test_prepare_pass();
     printf("lmio C core: all unit checks passed (ABI %d)\n", lmio_core_abi_version());
     return 0;

@@ -363,6 +363,28 @@ def test_the_dedup_digest_of_long_inputs() -> None:
 
 
 @HYPO
+@given(st.lists(st.lists(st.integers(0, 2000), max_size=800), max_size=6))
+def test_the_digest_set_answers_as_a_python_set(runs: list[list[int]]) -> None:
+    """Digests repeat within a run and across runs; zeros are a digest like any other; runs
+    of up to 800 grow the table past its first size (1024 slots)."""
+    native = _native.DigestSet()
+    reference: set[bytes] = set()  # the Python the C replaces
+    for run in runs:
+        digests = [key.to_bytes(16, "little") for key in run]
+        expected = []
+        for digest in digests:
+            expected.append(int(digest not in reference))
+            reference.add(digest)
+        assert list(native.add(b"".join(digests))) == expected
+    assert len(native) == len(reference)
+
+
+def test_the_digest_set_refuses_a_partial_digest() -> None:
+    with pytest.raises(ValueError, match="digests are 16 bytes each; got 17 bytes"):
+        _native.DigestSet().add(bytes(17))
+
+
+@HYPO
 @given(st.lists(st.text(max_size=30), max_size=8), st.data())
 def test_encode_utf8_batch_appends_and_narrows(texts: list[str], data: st.DataObject) -> None:
     """An id appended after the flagged documents, the ids in 16 bits: the same as appending

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from lmio.prepare._settings import JobContext
 from lmio.prepare._unit_files import read_unit_index
+from lmio.tokenizer import _native
 
 if TYPE_CHECKING:
     import numpy as np
@@ -85,7 +86,7 @@ class ShardPlanner:
         self._itemsize = 2 if context.token_type == "uint16" else 4
         self._shard_bytes = settings.shard_bytes
         self._group_tokens = settings.row_group_tokens
-        self._seen: set[bytes] = set()
+        self._seen = _native.DigestSet()
         self._open = _Open(0)
         self.duplicates = 0  # documents dropped as duplicates of one in an earlier unit
 
@@ -99,18 +100,10 @@ class ShardPlanner:
         doc_keep = index["keep"][last_rows].astype(bool)
         if self._dedup and len(last_rows):
             candidates = np.flatnonzero(doc_keep)
-            data = np.ascontiguousarray(index["hash"][last_rows[candidates]]).tobytes()
-            digests = [data[16 * k : 16 * k + 16] for k in range(len(candidates))]
-            seen = self._seen
-            if seen.isdisjoint(digests) and len(set(digests)) == len(digests):  # the usual case
-                seen.update(digests)
-            else:
-                for doc, digest in zip(candidates.tolist(), digests, strict=True):
-                    if digest in seen:
-                        doc_keep[doc] = False
-                        self.duplicates += 1
-                    else:
-                        seen.add(digest)
+            digests = np.ascontiguousarray(index["hash"][last_rows[candidates]])
+            repeated = candidates[np.frombuffer(self._seen.add(digests.data), dtype=np.bool_) == 0]
+            doc_keep[repeated] = False
+            self.duplicates += len(repeated)
         doc_of_row = np.cumsum(last) - last
         kept = np.flatnonzero(doc_keep[doc_of_row]) if len(last_rows) else np.zeros(0, np.int64)
         return self._pack(unit, kept, index["n_tokens"][kept].astype(np.int64), last[kept])

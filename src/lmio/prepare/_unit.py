@@ -134,7 +134,7 @@ class _UnitWorker:
         self.tokenizer: Tokenizer | None = None  # taken when first needed: it may still load
         self.record = UnitRecord(unit.index)
         self.cleaner = Cleaner(self.settings.clean, self.record.clean)
-        self.seen: set[bytes] = set()
+        self.seen = _native.DigestSet()
         self.rows = PendingRows()
         self.long: _LongDocument | None = None
 
@@ -215,12 +215,12 @@ class _UnitWorker:
         digests = [_NO_HASH] * len(kept)
         if clean.dedup:
             digests = [_native.digest(text) for text in texts]
-            unique = _first_occurrences(digests, self.seen)
-            stats.duplicates += len(kept) - len(unique)
-            if len(unique) < len(kept):
-                kept = [kept[j] for j in unique]
-                texts = [texts[j] for j in unique]
-                digests = [digests[j] for j in unique]
+            fresh = self.seen.add(b"".join(digests))
+            stats.duplicates += len(kept) - sum(fresh)
+            if not all(fresh):
+                kept = [k for k, new in zip(kept, fresh, strict=True) if new]
+                texts = [t for t, new in zip(texts, fresh, strict=True) if new]
+                digests = [d for d, new in zip(digests, fresh, strict=True) if new]
         self._queue(texts, [records[i].key for i in kept], digests)
 
     def _queue(
@@ -260,11 +260,11 @@ class _UnitWorker:
         positions = np.flatnonzero(kept)
         digests = documents.digests
         if clean.dedup:
-            listed = [digests[16 * i : 16 * i + 16] for i in positions.tolist()]
-            unique = _first_occurrences(listed, self.seen)
-            stats.duplicates += len(positions) - len(unique)
-            if len(unique) < len(positions):
-                positions = positions[unique]
+            table = np.frombuffer(digests, dtype=np.uint8).reshape(-1, 16)
+            candidates = table if len(positions) == n else table[positions]
+            fresh = np.frombuffer(self.seen.add(candidates.data), dtype=np.bool_)
+            stats.duplicates += len(positions) - int(fresh.sum())
+            positions = positions[fresh]
         if len(positions) == n:
             self.rows.extend_documents(
                 documents.text,
@@ -284,24 +284,29 @@ class _UnitWorker:
         by the cleaner), put back in their places."""
         import numpy as np
 
-        ends = documents.ends.tolist()
-        starts = [0, *ends[:-1]]
+        ends = documents.ends
         raw = documents.raw.tolist()
         text = documents.text
-        cleaned = self.cleaner.clean_batch([text[starts[i] : ends[i]].decode() for i in raw])
-        pieces = [text[starts[i] : ends[i]] for i in range(len(ends))]
+        spans = [(int(ends[i - 1]) if i else 0, int(ends[i])) for i in raw]
+        cleaned = self.cleaner.clean_batch([text[a:b].decode() for a, b in spans])
+        pieces: list[bytes] = []  # the text between the raw documents, and theirs cleaned
+        done = 0
+        growth = np.zeros(len(ends), dtype=np.int64)
         chars = documents.chars.copy()
         digests = bytearray(documents.digests)
-        for i, clean_text in zip(raw, cleaned, strict=True):
+        for i, (start, end), clean_text in zip(raw, spans, cleaned, strict=True):
             data = utf8(clean_text)
-            pieces[i] = data
+            pieces += [text[done:start], data]
+            done = end
+            growth[i] = len(data) - (end - start)
             chars[i] = len(clean_text)
             if self.settings.clean.dedup:
                 digests[16 * i : 16 * i + 16] = _native.digest(data)
+        pieces.append(text[done:])
         return LineDocuments(
             keys=documents.keys,
             text=b"".join(pieces),
-            ends=np.cumsum([len(piece) for piece in pieces], dtype=np.int64),
+            ends=ends + np.cumsum(growth),
             chars=chars,
             digests=bytes(digests),
             raw=np.zeros(0, dtype=np.intp),
@@ -346,12 +351,10 @@ class _UnitWorker:
             stats.too_long += 1
         elif long.chars < clean.min_chars:
             stats.too_short += 1
-        elif clean.dedup and digest in self.seen:
+        elif clean.dedup and not self.seen.add(digest)[0]:
             stats.duplicates += 1
         else:
             keep = True
-            if clean.dedup:
-                self.seen.add(digest)
         if keep or long.emitted:
             self.rows.add(text if keep else "", long.doc, last=True, keep=keep, digest=digest)
 
@@ -367,19 +370,6 @@ class _UnitWorker:
             self.record.rows += len(index)
             self.record.tokens += len(tokens)
         self.rows = PendingRows()
-
-
-def _first_occurrences(digests: list[bytes], seen: set[bytes]) -> list[int]:
-    """Positions of the digests neither in `seen` nor earlier in the list; adds them to `seen`."""
-    if seen.isdisjoint(digests) and len(set(digests)) == len(digests):  # the usual case, in C
-        seen.update(digests)
-        return list(range(len(digests)))
-    first = []
-    for position, digest in enumerate(digests):
-        if digest not in seen:
-            seen.add(digest)
-            first.append(position)
-    return first
 
 
 def _record_limit(settings: PrepareSettings) -> int:

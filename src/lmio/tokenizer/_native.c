@@ -986,6 +986,67 @@ static PyTypeObject DigestType = {
     .tp_new = PyType_GenericNew,
 };
 
+/* ------------------------------------------------------------------ DigestSet */
+
+typedef struct {
+    PyObject_HEAD
+    lmio_digest_set set;
+} DigestSetObject;
+
+static int DigestSet_init(DigestSetObject *self, PyObject *args, PyObject *kwds) {
+    static char *kwlist[] = {NULL};
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, ":DigestSet", kwlist)) return -1;
+    lmio_digest_set_free(&self->set);
+    return 0;
+}
+
+static void DigestSet_dealloc(DigestSetObject *self) {
+    lmio_digest_set_free(&self->set);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+static PyObject *DigestSet_add(DigestSetObject *self, PyObject *data) {
+    Py_buffer view;
+    if (PyObject_GetBuffer(data, &view, PyBUF_C_CONTIGUOUS) < 0) return NULL;
+    PyObject *fresh = NULL;
+    if (view.len % LMIO_DIGEST_SIZE) {
+        PyErr_Format(PyExc_ValueError, "digests are %d bytes each; got %zd bytes",
+                     LMIO_DIGEST_SIZE, view.len);
+    } else if ((fresh = PyBytes_FromStringAndSize(NULL, view.len / LMIO_DIGEST_SIZE))) {
+        /* the GIL stays held: a set is one thread's, and a call takes microseconds */
+        if (lmio_digest_set_add(&self->set, view.buf, (size_t)view.len / LMIO_DIGEST_SIZE,
+                                (uint8_t *)PyBytes_AS_STRING(fresh))) {
+            Py_CLEAR(fresh);
+            PyErr_NoMemory();
+        }
+    }
+    PyBuffer_Release(&view);
+    return fresh;
+}
+
+static Py_ssize_t DigestSet_len(DigestSetObject *self) { return (Py_ssize_t)self->set.n; }
+
+static PyMethodDef DigestSet_methods[] = {
+    {"add", (PyCFunction)DigestSet_add, METH_O,
+     "add(digests) -> bytes: for each 16-byte digest, 1 if it is new (not in the set, nor "
+     "earlier in `digests`), else 0; the new ones are added."},
+    {NULL, NULL, 0, NULL},
+};
+
+static PySequenceMethods DigestSet_as_sequence = {.sq_length = (lenfunc)DigestSet_len};
+
+static PyTypeObject DigestSetType = {
+    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "lmio.tokenizer._native.DigestSet",
+    .tp_basicsize = sizeof(DigestSetObject),
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_doc = "DigestSet(): the digests seen so far, for exact dedup (csrc/digest.h).",
+    .tp_methods = DigestSet_methods,
+    .tp_as_sequence = &DigestSet_as_sequence,
+    .tp_init = (initproc)DigestSet_init,
+    .tp_dealloc = (destructor)DigestSet_dealloc,
+    .tp_new = PyType_GenericNew,
+};
+
 static PyObject *digest(PyObject *module, PyObject *data) {
     (void)module;
     Py_buffer view;
@@ -1040,7 +1101,7 @@ static struct PyModuleDef native_module = {
 
 PyMODINIT_FUNC PyInit__native(void) {
     if (PyType_Ready(&EncoderType) < 0 || PyType_Ready(&WordCounterType) < 0 ||
-        PyType_Ready(&DigestType) < 0)
+        PyType_Ready(&DigestType) < 0 || PyType_Ready(&DigestSetType) < 0)
         return NULL;
     PyObject *m = PyModule_Create(&native_module);
     if (!m) return NULL;
@@ -1066,6 +1127,12 @@ PyMODINIT_FUNC PyInit__native(void) {
     Py_INCREF(&DigestType);
     if (PyModule_AddObject(m, "Digest", (PyObject *)&DigestType) < 0) {
         Py_DECREF(&DigestType);
+        Py_DECREF(m);
+        return NULL;
+    }
+    Py_INCREF(&DigestSetType);
+    if (PyModule_AddObject(m, "DigestSet", (PyObject *)&DigestSetType) < 0) {
+        Py_DECREF(&DigestSetType);
         Py_DECREF(m);
         return NULL;
     }

@@ -81,6 +81,15 @@ class Digest:
     def update(self, data: Buffer, /) -> None: ...
     def digest(self) -> bytes: ...
 
+class DigestSet:
+    """The digests seen so far, for exact dedup (one thread's: the GIL stays held)."""
+
+    def __init__(self) -> None: ...
+    def add(self, digests: Buffer, /) -> bytes:
+        """For each 16-byte digest, 1 if it is new (not in the set, nor earlier in `digests`),
+        else 0; the new ones are added."""
+    def __len__(self) -> int: ...
+
 def digest(data: Buffer, /) -> bytes:
     """The dedup digest of the bytes: Digest().update(data), then digest()."""
 
