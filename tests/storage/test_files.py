@@ -18,7 +18,7 @@ from lmio.store import (
     set_default_storage_options,
     write_bytes_atomic,
 )
-from lmio.store._files import list_names, remove, sha256_file, size
+from lmio.store._files import checksum_file, list_names, remove, size
 
 from ._s3 import S3Server
 
@@ -53,7 +53,7 @@ def test_large_object_goes_up_in_parts_and_down_in_parallel_ranges(
     head = s3_server.client().head_object(Bucket=bucket[5:], Key="big.bin")
     assert head["ETag"].strip('"').endswith("-3")  # a multipart upload of three parts
     assert read_bytes(url, storage_options=SMALL_PARTS) == payload
-    assert sha256_file(url) == "sha256:" + hashlib.sha256(payload).hexdigest()
+    assert checksum_file(url) == "sha256:" + hashlib.sha256(payload).hexdigest()
 
 
 def test_streamed_write_appears_only_when_the_block_ends(bucket: str, payload: bytes) -> None:
@@ -86,7 +86,7 @@ def test_open_input_seeks_and_reads_ranges(bucket: str, payload: bytes) -> None:
 
 
 def test_missing_objects_raise_not_found_naming_them(bucket: str) -> None:
-    for call in (read_bytes, open_input, size, sha256_file):
+    for call in (read_bytes, open_input, size, checksum_file):
         with pytest.raises(NotFoundError, match="nothing-here"):
             call(f"{bucket}/nothing-here")
     assert not exists(f"{bucket}/nothing-here")

@@ -3,6 +3,7 @@ in every corner of the layout (empty lists, long rows, wide dictionaries, uint32
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 import duckdb
@@ -128,6 +129,27 @@ def test_same_rows_same_bytes_from_tables_or_arrays(tmp_path: Path) -> None:
         str(tmp_path / "b.parquet"), [_group(rows, "uint16", sources)], token_type="uint16"
     )
     assert a.checksum == b.checksum
+
+
+def test_ranges_cover_the_file_with_their_own_checksums(tmp_path: Path) -> None:
+    """Row groups then the footer, back to back to the end; each range's XXH3-128 is
+    xxhash's, and the whole file's sha256 is hashlib's."""
+    import hashlib
+
+    import xxhash
+
+    url = tmp_path / "s.parquet"
+    groups = [_group([[1, 2, 3], [4]], "uint16", ["a", "b"]), _group([[5] * 5000], "uint16", ["a"])]
+    record = write_shard(str(url), groups, token_type="uint16")
+    data = url.read_bytes()
+    assert record.checksum == "sha256:" + hashlib.sha256(data).hexdigest()
+    assert record.ranges is not None
+    spans = [*record.ranges.row_groups, record.ranges.footer]
+    assert spans[0].offset == 4 and spans[-1].offset + spans[-1].length == len(data)
+    assert all(a.offset + a.length == b.offset for a, b in itertools.pairwise(spans))
+    for span in spans:
+        piece = data[span.offset : span.offset + span.length]
+        assert span.checksum == "xxh3-128:" + xxhash.xxh3_128_hexdigest(piece)
 
 
 def test_counts_must_match_the_lists(tmp_path: Path) -> None:

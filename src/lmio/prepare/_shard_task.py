@@ -19,7 +19,7 @@ from lmio.prepare._layout import Layout
 from lmio.prepare._packing import RowGroupPlan, Segment, ShardPlan
 from lmio.prepare._settings import JobContext
 from lmio.prepare._unit_files import UnitData, read_unit_data
-from lmio.store._files import exists, read_bytes, sha256_file, write_bytes_atomic
+from lmio.store._files import checksum_file, exists, read_bytes, write_bytes_atomic
 from lmio.store._shards import RowGroup, ShardRecord, write_shard
 
 __all__ = ["ShardStream", "finished_shard", "write_planned_shard"]
@@ -165,6 +165,6 @@ def finished_shard(context: JobContext, plan: ShardPlan) -> ShardRecord | None:
             return None
         if not exists(url, storage_options=options):
             return None
-        return record if sha256_file(url, storage_options=options) == record.checksum else None
+        return record if checksum_file(url, storage_options=options) == record.checksum else None
     except (OSError, ValueError, KeyError, FormatError):  # damaged: write it again
         return None

@@ -192,8 +192,8 @@ class _UnitWorker:
             self._documents(whole)
             self._flush(sinks)
         self.record.documents = self.record.read.documents
-        self.record.tokens_sha256 = "sha256:" + tokens.digest.hexdigest()
-        self.record.index_sha256 = "sha256:" + rows.digest.hexdigest()
+        self.record.tokens_checksum = tokens.checksum
+        self.record.index_checksum = rows.checksum
         with work_file(layout.unit_record(index), options) as out:
             out.write(self.record.to_json())
         return self.record

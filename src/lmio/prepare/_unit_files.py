@@ -6,7 +6,7 @@ document, or a part of a long one. `<unit>.index.bin` holds a fixed record per r
 (`INDEX_DTYPE`): `doc_id`, `n_tokens`, `last` (the document's final row), `keep` (false when
 the document was dropped after some of its rows were written) and `hash` (of the cleaned
 text, on last rows). `<unit>.json`, written last, records the unit's counts and the two
-files' sha256: a unit whose record parses and whose files match it is done.
+files' XXH3-128: a unit whose record parses and whose files match it is done.
 
 Work files are renamed into place but not synced to disk: after a crash, a file that lost
 its content fails its checksum and its unit runs again. Only the shards and the manifest,
@@ -27,7 +27,8 @@ from typing import TYPE_CHECKING, Any
 from lmio.errors import FormatError
 from lmio.prepare._layout import Layout
 from lmio.prepare._settings import JobContext
-from lmio.store._files import is_local, open_output_atomic, read_bytes, sha256_file
+from lmio.store._checksums import XXH3
+from lmio.store._files import checksum_file, is_local, open_output_atomic, read_bytes
 from lmio.store._shards import HashingWriter
 from lmio.text._clean import CleanStats
 from lmio.text._sources import ReadStats
@@ -60,8 +61,8 @@ class UnitRecord:
     rows: int = 0
     tokens: int = 0
     documents: int = 0  # documents read (before filters)
-    tokens_sha256: str = ""
-    index_sha256: str = ""
+    tokens_checksum: str = ""
+    index_checksum: str = ""
     read: ReadStats = field(default_factory=ReadStats)
     clean: CleanStats = field(default_factory=CleanStats)
 
@@ -71,8 +72,8 @@ class UnitRecord:
             "rows": self.rows,
             "tokens": self.tokens,
             "documents": self.documents,
-            "tokens_sha256": self.tokens_sha256,
-            "index_sha256": self.index_sha256,
+            "tokens_checksum": self.tokens_checksum,
+            "index_checksum": self.index_checksum,
             "read": self.read.to_dict(),
             "clean": self.clean.to_dict(),
         }
@@ -86,8 +87,8 @@ class UnitRecord:
             rows=int(body["rows"]),
             tokens=int(body["tokens"]),
             documents=int(body["documents"]),
-            tokens_sha256=str(body["tokens_sha256"]),
-            index_sha256=str(body["index_sha256"]),
+            tokens_checksum=str(body["tokens_checksum"]),
+            index_checksum=str(body["index_checksum"]),
             read=ReadStats.from_dict(body["read"]),
             clean=CleanStats.from_dict(body["clean"]),
         )
@@ -101,12 +102,12 @@ def load_unit_record(context: JobContext, index: int) -> UnitRecord | None:
         record = UnitRecord.from_json(
             read_bytes(layout.unit_record(index), storage_options=options)
         )
-        intact = (
-            record.index == index
-            and sha256_file(layout.unit_tokens(index), storage_options=options)
-            == record.tokens_sha256
-            and sha256_file(layout.unit_index(index), storage_options=options)
-            == record.index_sha256
+        intact = record.index == index and all(
+            checksum_file(url, algorithm=XXH3, storage_options=options) == recorded
+            for url, recorded in (
+                (layout.unit_tokens(index), record.tokens_checksum),
+                (layout.unit_index(index), record.index_checksum),
+            )
         )
     except (OSError, ValueError, KeyError):
         return None
@@ -116,10 +117,10 @@ def load_unit_record(context: JobContext, index: int) -> UnitRecord | None:
 @contextlib.contextmanager
 def work_file(url: str, storage_options: dict[str, Any] | None) -> Iterator[HashingWriter]:
     """A stream whose bytes appear at `url` (renamed into place, not synced) if the block ends
-    without error; its `digest` is then the sha256 of what was written."""
+    without error; its `checksum` is then the XXH3-128 of what was written."""
     if not is_local(url):
         with open_output_atomic(url, storage_options=storage_options) as raw:
-            yield HashingWriter(raw)
+            yield HashingWriter(raw, algorithm=XXH3)
         return
     target = Path(url[len("file://") :] if url.startswith("file://") else url)
     if not target.parent.is_dir():
@@ -127,7 +128,7 @@ def work_file(url: str, storage_options: dict[str, Any] | None) -> Iterator[Hash
     fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     try:
         with os.fdopen(fd, "wb") as raw:
-            yield HashingWriter(raw)
+            yield HashingWriter(raw, algorithm=XXH3)
         os.replace(tmp_name, target)
     except BaseException:
         Path(tmp_name).unlink(missing_ok=True)

@@ -9,7 +9,6 @@ raises `StorageError` once the tries are spent.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import io
 import logging
 import os
@@ -20,7 +19,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from lmio.errors import IntegrityError, NotFoundError
-from lmio.store._checksums import Checksum
+from lmio.store._checksums import Checksum, new_hasher
 from lmio.store._remote import Remote, remote
 from lmio.store._transfer import (
     RangedInput,
@@ -32,6 +31,7 @@ from lmio.store._transfer import (
 )
 
 __all__ = [
+    "checksum_file",
     "exists",
     "is_local",
     "list_names",
@@ -39,7 +39,6 @@ __all__ = [
     "open_output_atomic",
     "read_bytes",
     "remove",
-    "sha256_file",
     "size",
     "url_join",
     "write_bytes_atomic",
@@ -207,11 +206,14 @@ def open_output_atomic(
         raise
 
 
-def sha256_file(
-    url: str | os.PathLike[str], *, storage_options: dict[str, Any] | None = None
+def checksum_file(
+    url: str | os.PathLike[str],
+    *,
+    algorithm: str = "sha256",
+    storage_options: dict[str, Any] | None = None,
 ) -> str:
-    """`sha256:<hex>` of the object's bytes, read in blocks (parallel parts when remote)."""
-    hasher = hashlib.sha256()
+    """`<algorithm>:<hex>` of the object's bytes, read in blocks (parallel parts when remote)."""
+    hasher = new_hasher(algorithm)
     with _not_found_as_lmio(url):
         if is_local(url):
             with _local_path(url).open("rb") as stream:
@@ -221,7 +223,7 @@ def sha256_file(
             target = remote(url, storage_options)
             for part in iter_parts(target, object_size(target)):
                 hasher.update(part)
-    return "sha256:" + hasher.hexdigest()
+    return f"{algorithm}:{hasher.hexdigest()}"
 
 
 def list_names(

@@ -11,7 +11,7 @@ fixed, so this writer lays its pages out directly from numpy arrays:
 - `source`: a PLAIN dictionary page and RLE_DICTIONARY indices.
 
 Every page is zstd-compressed and carries a CRC-32 of its stored bytes. Each row group's
-bytes and the footer's are contiguous; the writer records where each lies and its sha256
+bytes and the footer's are contiguous; the writer records where each lies and its XXH3-128
 (`ranges`), so that a reader can fetch and verify one row group without the whole file.
 The footer holds the Arrow schema (as pyarrow stores it, so pyarrow reads back the shard
 schema exactly) and `created_by` "lmio version X". Same rows, same bytes: nothing depends on the process, the
@@ -21,7 +21,6 @@ executor or the library versions beyond lmio's own.
 from __future__ import annotations
 
 import base64
-import hashlib
 import struct
 import zlib
 from dataclasses import dataclass
@@ -29,6 +28,7 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from lmio._version import __version__
+from lmio.store._checksums import XXH3, new_hasher
 from lmio.store._thrift import BINARY, BOOL, BYTE, I32, I64, LIST, STRUCT, Field, encode_struct
 
 if TYPE_CHECKING:
@@ -127,7 +127,7 @@ class ParquetShardWriter:
         if not len(group.doc_id) == len(group.source_codes) == len(counts):
             raise ValueError("every column of a row group needs one value per row")
         start = self._position
-        self._hasher = hashlib.sha256()
+        self._hasher = new_hasher(XXH3)
         chunks = [
             self._tokens(group.tokens, counts),
             self._plain(np.asarray(group.doc_id, dtype="<u8"), _INT64, ["doc_id"]),
@@ -149,7 +149,7 @@ class ParquetShardWriter:
     def close(self) -> None:
         """Write the footer: the schema, the row groups' metadata, the Arrow schema."""
         start = self._position
-        self._hasher = hashlib.sha256()
+        self._hasher = new_hasher(XXH3)
         footer = encode_struct(
             [
                 (1, I32, _FORMAT_VERSION),
@@ -178,7 +178,7 @@ class ParquetShardWriter:
         self._end_range(start)
 
     def _end_range(self, start: int) -> None:
-        self.ranges.append((start, self._position - start, "sha256:" + self._hasher.hexdigest()))
+        self.ranges.append((start, self._position - start, f"{XXH3}:{self._hasher.hexdigest()}"))
         self._hasher = None
 
     # ----- columns ------------------------------------------------------------------------

@@ -1,7 +1,7 @@
-"""Byte ranges of a shard, each with its own sha256: a row group read without the whole file.
+"""Byte ranges of a shard, each with its own checksum: a row group read without the whole file.
 
-lmio's writer records where each row group's bytes lie and where the footer's do, with a
-sha256 of each (`ShardRanges`, kept in the manifest's shard entries as `ranges`). A reader
+lmio's writer records where each row group's bytes lie and where the footer's do, with an
+XXH3-128 of each (`ShardRanges`, kept in the manifest's shard entries as `ranges`). A reader
 with a disk cache then caches a remote shard range by range: the footer first, then the row
 groups as they are needed or prefetched, each verified on download. `RangeFile` presents the
 cached ranges to Parquet as the shard's file; a read outside them is a bug, not a fetch.
@@ -26,7 +26,7 @@ __all__ = ["ByteRange", "RangeFile", "ShardRanges"]
 class ByteRange:
     offset: int
     length: int
-    checksum: str  # of these bytes, as lmio records checksums: sha256:<hex>
+    checksum: str  # of these bytes, as lmio records checksums: xxh3-128:<hex> (or sha256:)
 
     @property
     def end(self) -> int:

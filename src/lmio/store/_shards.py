@@ -10,7 +10,6 @@ Columns: `tokens` (list of uint16 when the vocabulary fits, else uint32), `doc_i
 
 from __future__ import annotations
 
-import hashlib
 import io
 import logging
 import os
@@ -19,7 +18,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from lmio.errors import FormatError, IntegrityError, InvalidArgumentError, LmioError
-from lmio.store._files import is_local, open_input, open_output_atomic, sha256_file
+from lmio.store._checksums import new_hasher
+from lmio.store._files import checksum_file, is_local, open_input, open_output_atomic
 from lmio.store._parquet_writer import WRITER_SETTINGS, ParquetShardWriter, RowGroup, TokenType
 from lmio.store._ranges import ByteRange, ShardRanges
 from lmio.store._token_pages import PageChecksumError, token_pages
@@ -115,13 +115,19 @@ class ShardRecord:
 
 
 class HashingWriter:
-    """A write-only stream that hashes (sha256) and counts what passes through it."""
+    """A write-only stream that hashes (with `algorithm`) and counts what passes through it."""
 
-    def __init__(self, raw: Any) -> None:
+    def __init__(self, raw: Any, *, algorithm: str = "sha256") -> None:
         self._raw = raw
-        self.digest = hashlib.sha256()
+        self._algorithm = algorithm
+        self.digest = new_hasher(algorithm)
         self.size = 0
         self.closed = False
+
+    @property
+    def checksum(self) -> str:
+        """`<algorithm>:<hex>` of the bytes written so far."""
+        return f"{self._algorithm}:{self.digest.hexdigest()}"
 
     def write(self, data: Any) -> int:
         view = memoryview(data)
@@ -172,7 +178,7 @@ def write_shard(
         rows=sum(rows),
         tokens=sum(tokens),
         bytes=sink.size,
-        checksum="sha256:" + sink.digest.hexdigest(),
+        checksum=sink.checksum,
         row_group_rows=tuple(rows),
         row_group_tokens=tuple(tokens),
         ranges=ShardRanges(tuple(groups), footer),
@@ -273,7 +279,7 @@ class ShardReader:
         if verify:
             if expected_checksum is None:
                 raise FormatError(f"cannot verify {url}: no checksum was recorded for it")
-            found = sha256_file(url, storage_options=storage_options)
+            found = checksum_file(url, storage_options=storage_options)
             if found != expected_checksum:
                 raise IntegrityError(
                     f"{url} is damaged: its checksum is {found} but {expected_checksum} was "

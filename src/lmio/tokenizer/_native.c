@@ -945,25 +945,45 @@ static PyObject *prepare_lines(PyObject *module, PyObject *args) {
 typedef struct {
     PyObject_HEAD
     lmio_digest_state state;
+    int busy; /* an update runs without the GIL: refuse concurrent use from other threads */
 } DigestObject;
+
+static int digest_claim(DigestObject *self) {
+    if (self->busy) {
+        PyErr_SetString(PyExc_RuntimeError, "this Digest is in use by another thread");
+        return -1;
+    }
+    return 0;
+}
 
 static int Digest_init(DigestObject *self, PyObject *args, PyObject *kwds) {
     static char *kwlist[] = {NULL};
     if (!PyArg_ParseTupleAndKeywords(args, kwds, ":Digest", kwlist)) return -1;
+    if (digest_claim(self)) return -1;
     lmio_digest_init(&self->state);
     return 0;
 }
 
 static PyObject *Digest_update(DigestObject *self, PyObject *data) {
+    if (digest_claim(self)) return NULL;
     Py_buffer view;
     if (PyObject_GetBuffer(data, &view, PyBUF_C_CONTIGUOUS) < 0) return NULL;
-    lmio_digest_update(&self->state, view.buf, (size_t)view.len);
+    if (view.len > RELEASE_GIL_BYTES) {
+        self->busy = 1;
+        Py_BEGIN_ALLOW_THREADS
+        lmio_digest_update(&self->state, view.buf, (size_t)view.len);
+        Py_END_ALLOW_THREADS
+        self->busy = 0;
+    } else {
+        lmio_digest_update(&self->state, view.buf, (size_t)view.len);
+    }
     PyBuffer_Release(&view);
     Py_RETURN_NONE;
 }
 
 static PyObject *Digest_digest(DigestObject *self, PyObject *unused) {
     (void)unused;
+    if (digest_claim(self)) return NULL;
     uint8_t out[LMIO_DIGEST_SIZE];
     lmio_digest_final(&self->state, out);
     return PyBytes_FromStringAndSize((const char *)out, LMIO_DIGEST_SIZE);
