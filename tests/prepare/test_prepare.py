@@ -289,7 +289,7 @@ def test_the_runs_quick_look_at_a_tokenizer_file_reads_what_parsing_reads(
 ) -> None:
     """The run reads a saved file's short fields line by line and counts its tokens; any
     other layout is parsed whole. Either way the same fields and count."""
-    from lmio.prepare._tokenizers import _line_look, _quick_look
+    from lmio.prepare._tokenizers import _line_fields, _quick_look
 
     path = tmp_path / "tok.json"
     tokenizer.save(path)
@@ -306,10 +306,34 @@ def test_the_runs_quick_look_at_a_tokenizer_file_reads_what_parsing_reads(
         )
         assert json.loads(data) == body
     look = _quick_look(data)
-    assert (_line_look(data) is not None) == (layout in ("saved", "no tokens"))
+    assert (_line_fields(data) is not None) == (layout in ("saved", "no tokens"))
     assert look["n_tokens"] == len(body["tokens"])
     for field in ("checksum", "special_tokens", "pattern", "name", "version", "format"):
         assert look[field] == body[field]
+
+
+@pytest.mark.parametrize("layout", ["saved", "compact"])
+def test_a_saved_tokenizer_encodes_before_its_file_is_checked(
+    tokenizer: Tokenizer, tmp_path: Path, layout: str
+) -> None:
+    """In save's layout the run gets a tokenizer from the tokens line first (its merges not
+    yet read, nothing checked); the checked tokenizer is that same object, merges and all.
+    Other layouts are checked before anything is handed out."""
+    from lmio.prepare._tokenizers import _load
+
+    path = tmp_path / "tok.json"
+    tokenizer.save(path)
+    data = path.read_bytes()
+    if layout == "compact":
+        data = json.dumps(json.loads(data)).encode()
+    early: list[tuple[Tokenizer, object]] = []
+    loaded = _load(data, str(path), lambda tok: early.append((tok, tok.merges)))
+    assert loaded == tokenizer and loaded.merges == tokenizer.merges
+    assert loaded.checksum == tokenizer.checksum
+    if layout == "saved":
+        assert len(early) == 1 and early[0] == (loaded, None)
+    else:
+        assert early == []
 
 
 def test_a_large_vocabulary_gets_uint32_tokens(tmp_path: Path) -> None:

@@ -22,16 +22,23 @@ from lmio.errors import IntegrityError, InvalidArgumentError
 from lmio.prepare._layout import Layout
 from lmio.prepare._settings import JobContext
 from lmio.store._files import read_bytes
-from lmio.tokenizer._formats import from_body
+from lmio.tokenizer._formats import from_body, parse, unchecked_tokenizer
 
 if TYPE_CHECKING:
     from lmio.tokenizer import Tokenizer
 
-__all__ = ["TokenizerSource", "begin_loading", "remember", "tokenizer_for"]
+__all__ = [
+    "TokenizerSource",
+    "begin_loading",
+    "check_tokenizer",
+    "remember",
+    "tokenizer_for",
+]
 
 EOS = "<|endoftext|>"
 
 _LOADED: dict[str, Tokenizer | Future[Tokenizer]] = {}
+_CHECKING: dict[str, Future[Tokenizer]] = {}  # loads whose file is still being checked
 _WAITING: dict[str, Callable[[], None]] = {}  # loads that begin with this process's units
 
 
@@ -47,7 +54,7 @@ class TokenizerSource:
         native: bool,
         data: bytes | None,
         tokenizer: Tokenizer | None = None,
-        load: Callable[[], Tokenizer] | None = None,
+        load: Callable[[Callable[[Tokenizer], None]], Tokenizer] | None = None,
     ) -> None:
         self.checksum = checksum
         self.vocab_size = vocab_size
@@ -56,7 +63,8 @@ class TokenizerSource:
         self.data = data  # the file's exact bytes, when given as one
         self._tokenizer = tokenizer
         self._load = load
-        self._loading: Future[Tokenizer] | None = None
+        self._loading: Future[Tokenizer] | None = None  # checked
+        self._encoding: Future[Tokenizer] | None = None  # usable to encode, maybe not checked
         self._go = threading.Event()  # the background load may begin
 
     @classmethod
@@ -84,13 +92,13 @@ class TokenizerSource:
         path = os.fspath(tokenizer)
         eos_id = specials.get(EOS)
 
-        def load() -> Tokenizer:
+        def load(early: Callable[[Tokenizer], None]) -> Tokenizer:
             # Loading builds ~100k small containers and no cycles: the cyclic collector
             # would only walk the heap over and over (a quarter of the time).
             collecting = gc.isenabled()
             gc.disable()
             try:
-                loaded = from_body(json.loads(data), path)
+                loaded = _load(data, path, early)
             finally:
                 if collecting:
                     gc.enable()
@@ -127,14 +135,24 @@ class TokenizerSource:
         if load is None or self._loading is not None:
             return
         loading: Future[Tokenizer] = Future()
-        self._loading = loading
+        encoding: Future[Tokenizer] = Future()
+        self._loading, self._encoding = loading, encoding
+
+        def early(tokenizer: Tokenizer) -> None:
+            encoding.set_result(tokenizer)
 
         def run() -> None:
             self._go.wait()
             try:
-                loading.set_result(load())
+                loaded = load(early)
             except BaseException as exc:
+                if not encoding.done():
+                    encoding.set_exception(exc)
                 loading.set_exception(exc)
+            else:
+                if not encoding.done():
+                    encoding.set_result(loaded)
+                loading.set_result(loaded)
 
         threading.Thread(target=run, name="lmio-load-tokenizer", daemon=True).start()
 
@@ -162,13 +180,15 @@ class TokenizerSource:
     def remember(self) -> None:
         """Let `tokenizer_for` in this process use this tokenizer (once loaded). The load
         begins when a unit starts reading (`begin_loading`), so that it holds the GIL while
-        the units read and clean without it, not while the run sets up and starts them."""
+        the units read and clean without it, not while the run sets up and starts them. Units
+        may encode with it before its file is checked; `check_tokenizer` waits for the check."""
         self.start(now=False)
         _WAITING[self.checksum] = self.go
         if self._tokenizer is not None:
             remember(self._tokenizer, self.checksum)
-        elif self._loading is not None:
-            _LOADED[self.checksum] = self._loading
+        elif self._loading is not None and self._encoding is not None:
+            _LOADED[self.checksum] = self._encoding
+            _CHECKING[self.checksum] = self._loading
 
     def wait(self) -> None:
         """Until the background load is over, however it ends."""
@@ -181,37 +201,59 @@ def _quick_look(data: bytes) -> dict[str, Any]:
     """The fields of a tokenizer file, with its number of tokens as "n_tokens"; the long lists
     are skipped when the file has `Tokenizer.save`'s layout (the run starts sooner; loading
     parses and checks everything, and `_check` compares)."""
-    look = _line_look(data)
-    if look is None:
+    fields = _line_fields(data)
+    if fields is None:
         body = json.loads(data)
-        look = {**body, "n_tokens": len(body["tokens"])}
+        return {**body, "n_tokens": len(body["tokens"])}
+    look = {name: json.loads(value) for name, value in fields.items() if name not in _LISTS}
+    tokens = fields.get("tokens", b"[]")  # base64 holds no quotes: n strings, 2n quotes
+    look["n_tokens"] = tokens.count(b'","') + 1 if tokens != b"[]" else 0
+    if tokens.count(b'"') != 2 * look["n_tokens"]:
+        raise ValueError("the tokens are not a compact list of strings")
     return look
 
 
-def _line_look(data: bytes) -> dict[str, Any] | None:
-    """The short fields of a file in save's layout (a field per line, the lists compact), read
-    line by line, and the tokens counted; None for any other layout."""
+def _load(data: bytes, path: str, early: Callable[[Tokenizer], None]) -> Tokenizer:
+    """The tokenizer of a file, checked. A file in save's layout gives `early` a tokenizer to
+    encode with first, built from the tokens line before the merges are read and the
+    checksum is checked; the checked tokenizer is then that same object."""
+    fields = _line_fields(data)
+    try:
+        if fields is None:
+            raise ValueError("not save's layout")
+        body = {name: json.loads(value) for name, value in fields.items() if name != "merges"}
+        built = unchecked_tokenizer(body)
+        if built is not None:
+            early(built)
+        if "merges" in fields:
+            body["merges"] = json.loads(fields["merges"])
+    except ValueError:  # another layout, or a damaged line: `parse` says what is wrong
+        return from_body(parse(data, path), path)
+    return from_body(body, path, built=built)
+
+
+_LISTS = ("tokens", "merges")
+
+
+def _line_fields(data: bytes) -> dict[str, bytes] | None:
+    """The top-level fields of a file in save's layout (a field per line, the lists
+    compact), each as its JSON text; None for any other layout."""
     lines = data.split(b"\n")
     if lines[:1] != [b"{"] or lines[-2:] != [b"}", b""]:
         return None
-    look: dict[str, Any] = {}
+    fields: dict[str, bytes] = {}
     for line in lines[1:-2]:
         key, colon, value = line.partition(b": ")
         if not colon or not key.startswith(b'  "'):
             return None
-        value = value[:-1] if value.endswith(b",") else value
         try:
             name = json.loads(key)
-            if name == "tokens":  # base64 holds no quotes: n strings, 2n quotes, n - 1 '","'
-                count = value.count(b'","') + 1 if value != b"[]" else 0
-                if value.count(b'"') != 2 * count:
-                    return None
-                look["n_tokens"] = count
-            elif name != "merges":
-                look[name] = json.loads(value)
-        except ValueError:  # not a field per line after all
+        except ValueError:
             return None
-    return look
+        if not isinstance(name, str):
+            return None
+        fields[name] = value[:-1] if value.endswith(b",") else value
+    return fields
 
 
 def _check(tokenizer: Tokenizer, vocab_size: int, eos_id: int | None, checksum: str) -> None:
@@ -226,6 +268,7 @@ def _check(tokenizer: Tokenizer, vocab_size: int, eos_id: int | None, checksum: 
 def remember(tokenizer: Tokenizer, checksum: str) -> None:
     """Use this object, whose checksum is `checksum`, in this process (the caller's own)."""
     _LOADED[checksum] = tokenizer
+    _CHECKING.pop(checksum, None)
 
 
 def begin_loading(context: JobContext) -> None:
@@ -233,6 +276,14 @@ def begin_loading(context: JobContext) -> None:
     go = _WAITING.pop(context.tokenizer_checksum, None)
     if go is not None:
         go()
+
+
+def check_tokenizer(context: JobContext) -> None:
+    """Before a unit keeps what it encoded: wait until the run's tokenizer file has passed
+    its checks (raising what they found), if it was still being checked."""
+    checking = _CHECKING.get(context.tokenizer_checksum)
+    if checking is not None:
+        checking.result()
 
 
 def tokenizer_for(context: JobContext) -> Tokenizer:

@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING, Any
 from lmio.errors import FormatError
 from lmio.prepare._layout import Layout
 from lmio.prepare._settings import JobContext, PrepareSettings
-from lmio.prepare._tokenizers import begin_loading, tokenizer_for
+from lmio.prepare._tokenizers import begin_loading, check_tokenizer, tokenizer_for
 from lmio.prepare._unit_files import (
     PendingRows,
     UnitRecord,
@@ -191,6 +191,7 @@ class _UnitWorker:
                     self._flush(sinks)
             self._documents(whole)
             self._flush(sinks)
+            check_tokenizer(self.context)  # what was encoded is kept only with a sound tokenizer
         self.record.documents = self.record.read.documents
         self.record.tokens_checksum = tokens.checksum
         self.record.index_checksum = rows.checksum

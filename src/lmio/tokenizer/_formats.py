@@ -12,13 +12,22 @@ import string
 import sys
 from typing import TYPE_CHECKING, Any
 
-from lmio.errors import FormatError, IntegrityError
+from lmio.errors import FormatError, IntegrityError, LmioError
 from lmio.store import read_bytes, write_bytes_atomic
 
 if TYPE_CHECKING:
     from lmio.tokenizer._tokenizer import Tokenizer
 
-__all__ = ["FORMAT", "VERSION", "canonical_body", "from_body", "load", "save"]
+__all__ = [
+    "FORMAT",
+    "VERSION",
+    "canonical_body",
+    "from_body",
+    "load",
+    "parse",
+    "save",
+    "unchecked_tokenizer",
+]
 
 FORMAT = "lmio.tokenizer"
 VERSION = 1
@@ -102,20 +111,24 @@ def save(
 
 def load(path: str | os.PathLike[str], *, storage_options: dict[str, Any] | None) -> Tokenizer:
     where = os.fspath(path)
-    raw = read_bytes(path, storage_options=storage_options)
+    return from_body(parse(read_bytes(path, storage_options=storage_options), where), where)
+
+
+def parse(raw: bytes, where: str) -> Any:
+    """The JSON of a tokenizer file's bytes; FormatError when it is not JSON."""
     try:
-        body = json.loads(raw)
+        return json.loads(raw)
     except (json.JSONDecodeError, UnicodeDecodeError):
         raise FormatError(
             f"{where} is not valid JSON (truncated or not a tokenizer file); "
             "restore it or train it again with `lmio tokenizer train`"
         ) from None
-    return from_body(body, where)
 
 
-def from_body(body: Any, where: str) -> Tokenizer:
+def from_body(body: Any, where: str, *, built: Tokenizer | None = None) -> Tokenizer:
     """The tokenizer of a parsed tokenizer file (`body` is left as it was), checked: its
-    format, version and checksum."""
+    format, version and checksum. `built` is what `unchecked_tokenizer` made of this body
+    while it was being checked: it gets its merges and is returned, not built again."""
     from lmio.tokenizer._tokenizer import Tokenizer, merge_pairs
 
     if isinstance(body, dict):
@@ -135,11 +148,8 @@ def from_body(body: Any, where: str) -> Tokenizer:
         )
     recorded = body.pop("checksum", None)
     try:
-        tokens = _decode_tokens(body["tokens"])
-        special_tokens = {str(k): int(v) for k, v in body["special_tokens"].items()}
-        pattern = body["pattern"]["regex"]
         merges = merge_pairs(body["merges"]) if body["merges"] is not None else None
-        name = str(body["name"])
+        parts = _parts(body) if built is None else None
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise FormatError(f"{where} is missing or has a malformed field ({exc})") from None
     actual = "sha256:" + hashlib.sha256(_canonical(body)).hexdigest()
@@ -148,10 +158,32 @@ def from_body(body: Any, where: str) -> Tokenizer:
             f"{where} does not match its checksum (recorded {recorded}, content {actual}): "
             "it was changed or damaged after it was written; restore it or train it again"
         )
+    if parts is None:
+        assert built is not None
+        built._add_checked_merges(merges)
+        return built
+    tokens, special_tokens, pattern, name = parts
     return Tokenizer(
-        tokens,
-        special_tokens=special_tokens,
-        pattern=pattern,
-        merges=merges,
-        name=name,
+        tokens, special_tokens=special_tokens, pattern=pattern, merges=merges, name=name
     )
+
+
+def unchecked_tokenizer(body: Any) -> Tokenizer | None:
+    """A tokenizer of a parsed file's tokens, special tokens, pattern and name, before its
+    merges are read or anything is checked: to encode with while `from_body(body,
+    built=...)` checks the file, for work that is kept only once that passes. None where the
+    body is not well formed (`from_body` then says what is wrong)."""
+    from lmio.tokenizer._tokenizer import Tokenizer
+
+    try:
+        tokens, special_tokens, pattern, name = _parts(body)
+        return Tokenizer(tokens, special_tokens=special_tokens, pattern=pattern, name=name)
+    except (LmioError, KeyError, TypeError, ValueError, AttributeError):
+        return None
+
+
+def _parts(body: dict[str, Any]) -> tuple[list[bytes], dict[str, int], str, str]:
+    """The tokens, special tokens, pattern and name of a parsed file."""
+    tokens = _decode_tokens(body["tokens"])
+    special_tokens = {str(k): int(v) for k, v in body["special_tokens"].items()}
+    return tokens, special_tokens, body["pattern"]["regex"], str(body["name"])

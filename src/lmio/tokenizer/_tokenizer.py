@@ -83,6 +83,13 @@ class Tokenizer:
         self._engine: _Engine = self._build_engine(engine)
         self._training_report: TrainingReport | None = None
 
+    def _add_checked_merges(self, merges: tuple[tuple[int, int], ...] | None) -> None:
+        """The merges of a tokenizer built before its file was checked (see
+        lmio.tokenizer._formats.unchecked_tokenizer); only once, on one built without."""
+        if self._merges is not None:
+            raise InvalidArgumentError("this tokenizer has its merges already")
+        self._merges = merges
+
     def _build_engine(self, engine: EngineName) -> _Engine:
         if engine == "reference":
             from lmio.tokenizer._reference import ReferenceEncoder
