@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import os
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -126,3 +127,23 @@ def test_process_defaults_reach_every_call(bucket: str, restore_defaults: None) 
         read_bytes(f"{bucket}/x")
     with pytest.raises(InvalidArgumentError, match="retries must be at least 1"):
         read_bytes(f"{bucket}/x", storage_options={"part_size": "8MiB", "retries": 0})
+
+
+def test_writeback_starts_on_local_files_and_skips_other_streams(tmp_path: Path) -> None:
+    """The kernel is asked to start writing a local file (what was buffered is flushed
+    first); a stream without a file descriptor is left alone."""
+    import io
+
+    from lmio.store._files import _sync_file_range, start_writeback
+
+    target = tmp_path / "a.bin"
+    with open_output_atomic(str(target)) as out:
+        out.write(b"x" * 1000)
+        start_writeback(out)
+        if _sync_file_range() is not None:  # Linux: flushed to the file already
+            assert os.path.getsize(out.name) == 1000
+        out.write(b"y")
+    assert target.read_bytes() == b"x" * 1000 + b"y"
+    memory = io.BytesIO()
+    start_writeback(memory)
+    assert memory.getvalue() == b""

@@ -19,7 +19,13 @@ from typing import TYPE_CHECKING, Any
 
 from lmio.errors import FormatError, IntegrityError, InvalidArgumentError, LmioError
 from lmio.store._checksums import new_hasher
-from lmio.store._files import checksum_file, is_local, open_input, open_output_atomic
+from lmio.store._files import (
+    checksum_file,
+    is_local,
+    open_input,
+    open_output_atomic,
+    start_writeback,
+)
 from lmio.store._parquet_writer import WRITER_SETTINGS, ParquetShardWriter, RowGroup, TokenType
 from lmio.store._ranges import ByteRange, ShardRanges
 from lmio.store._token_pages import PageChecksumError, token_pages
@@ -170,6 +176,7 @@ def write_shard(
         for given in row_groups:
             group = given if isinstance(given, RowGroup) else row_group_of(given, token_type)
             writer.write_row_group(group)
+            start_writeback(raw)  # on disk as it goes, not all in the closing fsync
             rows.append(group.num_rows)
             tokens.append(len(group.tokens))
         writer.close()
