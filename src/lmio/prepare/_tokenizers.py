@@ -3,9 +3,13 @@
 A tokenizer file is loaded in the background while the first units are read and cleaned
 (after the run has set up, which the load would slow down: both hold the GIL): what the run
 needs at once (the checksum, the vocabulary size, the EOS id) comes from a quick look at the
-file, and a unit waits for the tokenizer itself only when it first encodes. The loaded tokenizer is checked against that quick look. If loading fails (a
-damaged file), the run stops with the loader's error, and a folder it had just claimed is
-left as it was found.
+file, and a unit waits for the tokenizer itself only when it first encodes. A file in
+`Tokenizer.save`'s layout is read a field per line, and the units get a tokenizer built from
+its tokens before its merges are read and its checksum is checked; a unit keeps its work
+(renames its files into place) only once the check has passed (`check_tokenizer`). The
+loaded tokenizer is checked against the quick look too. If loading fails (a damaged file),
+the run stops with the loader's error, and a folder it had just claimed is left as it was
+found.
 """
 
 from __future__ import annotations

@@ -158,10 +158,10 @@ def from_body(body: Any, where: str, *, built: Tokenizer | None = None) -> Token
             f"{where} does not match its checksum (recorded {recorded}, content {actual}): "
             "it was changed or damaged after it was written; restore it or train it again"
         )
-    if parts is None:
-        assert built is not None
+    if built is not None:
         built._add_checked_merges(merges)
         return built
+    assert parts is not None  # made above when nothing was built
     tokens, special_tokens, pattern, name = parts
     return Tokenizer(
         tokens, special_tokens=special_tokens, pattern=pattern, merges=merges, name=name
