@@ -179,11 +179,12 @@ def prepare(
                 raise
     report.seconds = time.perf_counter() - started
     logger.info(
-        "prepared %s: %d documents, %d tokens in %d shards",
+        "prepared %s: %d documents, %d tokens in %d shard%s",
         os.fspath(out),
         report.documents,
         report.tokens,
         report.shards,
+        "" if report.shards == 1 else "s",
     )
     return report
 
