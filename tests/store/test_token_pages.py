@@ -93,7 +93,7 @@ def test_read_tokens_equals_pyarrow(tmp_path: Path, token_type: str, layout: str
     groups = [_documents(1, 40, high), _documents(2, 1, high), _documents(3, 120, high), long]
     path = tmp_path / "s.parquet"
     _write(path, groups, token_type, **LAYOUTS[layout])
-    with ShardReader(str(path)) as reader:
+    with ShardReader(str(path), trusted_counts=True) as reader:
         for group in range(len(groups)):
             values, offsets = reader.read_tokens(group)
             expected_values, expected_offsets = _pyarrow_tokens(path, group)
@@ -137,10 +137,37 @@ def test_compact_struct_reader() -> None:
     assert end == len(data)
 
 
+def test_other_writers_rows_follow_their_lists_not_n_tokens(tmp_path: Path) -> None:
+    """A Parquet file lmio did not write may hold an `n_tokens` that disagrees with its lists
+    (here with the same sum): read as pyarrow reads it, by the lists. lmio's own shards, and
+    any a caller vouches for, take the page decoder."""
+    path = tmp_path / "foreign.parquet"
+    schema = shard_schema("uint16")
+    table = pa.table(
+        {
+            "tokens": pa.array([[1], [2, 3]], schema.field("tokens").type),
+            "doc_id": pa.array([0, 1], pa.uint64()),
+            "source": pa.array(["a", "a"], pa.string()),
+            "n_tokens": pa.array([2, 1], pa.uint32()),
+        },
+        schema=schema,
+    )
+    pq.write_table(table, path, **PYARROW_OPTIONS)
+    with ShardReader(str(path)) as reader:
+        values, offsets = reader.read_tokens(0)
+    assert (values.tolist(), offsets.tolist()) == ([1, 2, 3], [0, 1, 3])
+    with ShardReader(str(path), trusted_counts=True) as reader:
+        assert reader._read_token_pages(0) is not None
+    docs = [_documents(2, 3, 1000)]
+    _write(tmp_path / "lmio.parquet", docs, "uint16", lmio=True)
+    with ShardReader(str(tmp_path / "lmio.parquet")) as reader:
+        assert reader._read_token_pages(0) is not None
+
+
 def test_an_empty_document_is_left_to_pyarrow(tmp_path: Path) -> None:
     docs = [np.arange(5), np.arange(0), np.arange(3)]
     _write(tmp_path / "s.parquet", [docs], "uint16")
-    with ShardReader(str(tmp_path / "s.parquet")) as reader:
+    with ShardReader(str(tmp_path / "s.parquet"), trusted_counts=True) as reader:
         values, offsets = reader.read_tokens(0)
         assert reader._read_token_pages(0) is None  # a level without a value: pyarrow's job
     assert values.tolist() == [0, 1, 2, 3, 4, 0, 1, 2]
@@ -163,13 +190,16 @@ def test_a_damaged_page_is_read_again_then_named(
     _write(path, [docs], "uint16")
     good = path.read_bytes()
     _damage_tokens(path)
-    with ShardReader(str(path)) as reader, pytest.raises(IntegrityError) as error:
+    with (
+        ShardReader(str(path), trusted_counts=True) as reader,
+        pytest.raises(IntegrityError) as error,
+    ):
         reader.read_tokens(0)
     assert str(path) in str(error.value) and "row group 0" in str(error.value)
     assert "fail the checksum" in str(error.value) and "twice" in str(error.value)
     # Damaged on the way once (the second read is good): read again, with a warning.
     path.write_bytes(good)
-    with ShardReader(str(path)) as reader:
+    with ShardReader(str(path), trusted_counts=True) as reader:
         reads = iter([_damaged(reader, 0), None])
         original = reader._read_range
 
@@ -206,7 +236,10 @@ def test_a_damaged_page_that_pyarrow_reads_is_named(tmp_path: Path) -> None:
     data = bytearray(path.read_bytes())
     data[chunk.data_page_offset + chunk.total_compressed_size // 2] ^= 0xFF
     path.write_bytes(bytes(data))
-    with ShardReader(str(path)) as reader, pytest.raises(IntegrityError) as error:
+    with (
+        ShardReader(str(path), trusted_counts=True) as reader,
+        pytest.raises(IntegrityError) as error,
+    ):
         reader.read_tokens(0)
     assert f"{path} is damaged: row group 0 (n_tokens)" in str(error.value)
 
@@ -250,7 +283,7 @@ def test_a_buffered_remote_stream_fetches_a_damaged_chunk_anew(tmp_path: Path) -
     docs = _documents(9, 20, 1000)  # a tokens chunk smaller than the stream's buffer
     _write(path, [docs], "uint16")
     raw = _FlakyRaw(path.read_bytes())
-    with ShardReader(str(path)) as reader:
+    with ShardReader(str(path), trusted_counts=True) as reader:
         reader._source = io.BufferedReader(raw, buffer_size=64 << 10)
         values, _ = reader.read_tokens(0)
     assert values.tolist() == np.concatenate(docs).tolist()

@@ -54,7 +54,7 @@ def open_dataset(
 
     With `cache`, remote shards are read from local copies in that `DiskCache`, downloaded
     on first use and verified against the manifest's checksums on the way. `by_range`: cache
-    them row group by row group (each range verified by its own sha256, from the manifest),
+    them row group by row group (each range verified by its own checksum, from the manifest),
     or whole; by default, by range when a shard is 64 MiB or more, where fetching it whole
     would hold up the first batch, and whole when smaller, where one request costs less.
     """
@@ -213,7 +213,12 @@ class Dataset:
                 size=shard.bytes,
                 storage_options=self._storage_options,
             )
-            return ShardReader(str(entry.path), check_pages=check_pages, on_close=entry.release)
+            return ShardReader(
+                str(entry.path),
+                check_pages=check_pages,
+                on_close=entry.release,
+                trusted_counts=True,
+            )
         if not exists(shard.url, storage_options=self._storage_options):
             raise NotFoundError(
                 f"shard {shard.path} of {self.url} is missing; the dataset is incomplete "
@@ -225,6 +230,7 @@ class Dataset:
             verify=verify,
             check_pages=check_pages,
             storage_options=self._storage_options,
+            trusted_counts=True,
         )
 
     def plan_reads(self, row_groups: Sequence[tuple[int, int]]) -> None:
@@ -325,6 +331,7 @@ class Dataset:
             metadata=metadata,
             check_pages=check_pages,
             on_close=source.close,
+            trusted_counts=True,
         )
 
     def read_tokens(

@@ -35,11 +35,12 @@ if TYPE_CHECKING:
     import numpy as np
     import numpy.typing as npt
 
-__all__ = ["WRITER_SETTINGS", "ParquetShardWriter", "RowGroup", "TokenType"]
+__all__ = ["CREATED_BY_PREFIX", "WRITER_SETTINGS", "ParquetShardWriter", "RowGroup", "TokenType"]
 
 TokenType = Literal["uint16", "uint32"]
 
 MAGIC = b"PAR1"
+CREATED_BY_PREFIX = "lmio version "  # the footer's created_by: lmio wrote the file
 PAGE_BYTES = 1 << 20  # of values before compression
 ZSTD_LEVEL = 1
 
@@ -169,7 +170,7 @@ class ParquetShardWriter:
                         ],
                     ),
                 ),
-                (6, BINARY, f"lmio version {__version__}".encode()),
+                (6, BINARY, f"{CREATED_BY_PREFIX}{__version__}".encode()),
                 (7, LIST, (STRUCT, [[(1, STRUCT, [])]] * 4)),  # TypeDefinedOrder everywhere
             ]
         )

@@ -26,7 +26,13 @@ from lmio.store._files import (
     open_output_atomic,
     start_writeback,
 )
-from lmio.store._parquet_writer import WRITER_SETTINGS, ParquetShardWriter, RowGroup, TokenType
+from lmio.store._parquet_writer import (
+    CREATED_BY_PREFIX,
+    WRITER_SETTINGS,
+    ParquetShardWriter,
+    RowGroup,
+    TokenType,
+)
 from lmio.store._ranges import ByteRange, ShardRanges
 from lmio.store._token_pages import PageChecksumError, token_pages
 
@@ -262,7 +268,12 @@ def _primitive_values(array: pa.Array) -> npt.NDArray[Any]:
 class ShardReader:
     """One shard, open for reading row groups; `verify=True` checks `expected_checksum` first.
     Pages read are checked against their CRC-32s unless `check_pages=False` (for a shard whose
-    sha256 was checked)."""
+    sha256 was checked).
+
+    `read_tokens` decodes the token pages itself and takes the rows' lengths from `n_tokens`
+    when the shard is known to keep the two equal (`trusted_counts`; by default when lmio's
+    writer wrote it, as its footer says; a dataset's shards all are); other Parquet files are
+    read by pyarrow, whose rows follow the lists themselves."""
 
     def __init__(
         self,
@@ -275,6 +286,7 @@ class ShardReader:
         on_close: Callable[[], None] | None = None,
         source: Any = None,
         metadata: pq.FileMetaData | None = None,
+        trusted_counts: bool | None = None,
     ) -> None:
         """`source` (a file object) and `metadata` (its footer, read already) read the
         shard from elsewhere than `url`, such as cached byte ranges; `url` names it."""
@@ -313,7 +325,9 @@ class ShardReader:
             raise FormatError(f"{url} has no 'tokens' column (columns: {', '.join(names)})")
         self._source = source
         self._check_pages = check_pages
-        self._pages = token_pages(self._file)
+        if trusted_counts is None:
+            trusted_counts = str(self._file.metadata.created_by).startswith(CREATED_BY_PREFIX)
+        self._pages = token_pages(self._file) if trusted_counts else None
 
     @property
     def num_row_groups(self) -> int:
