@@ -19,6 +19,22 @@ def test_import_does_not_load_heavy_modules() -> None:
     assert out.stdout.strip() == ""
 
 
+def test_the_c_core_binding_imports_no_tokenizer_code() -> None:
+    """Storage and loading hash with the C core; they need none of the tokenizer's modules."""
+    code = (
+        "import sys, lmio.tokenizer._native; "
+        "print(','.join(m for m in sys.modules if m.startswith('lmio.tokenizer._') "
+        "and m != 'lmio.tokenizer._native'))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == ""
+    import lmio.tokenizer
+
+    assert set(lmio.tokenizer.__all__) <= set(dir(lmio.tokenizer))
+    for name in lmio.tokenizer.__all__:
+        assert getattr(lmio.tokenizer, name) is not None
+
+
 def test_version_is_exposed() -> None:
     assert lmio.__version__.count(".") == 2
 
