@@ -274,9 +274,34 @@ static void take_stripe(lmio_digest_state *st, const uint8_t *stripe) {
     }
 }
 
+/* Long input, nothing buffered: take stripes straight from `p`, leaving 1 .. 64 bytes (the last
+ * stripe is taken by final); the bytes consumed. */
+static size_t take_direct(lmio_digest_state *st, const uint8_t *p, size_t n) {
+    size_t k = (n - 1) / STRIPE;
+    for (size_t i = 0; i < k; i++) take_stripe(st, p + i * STRIPE);
+    if (k) memcpy(st->last, p + (k - 1) * STRIPE, STRIPE);
+    st->total += k * STRIPE;
+    return k * STRIPE;
+}
+
 void lmio_digest_update(lmio_digest_state *st, const void *data, size_t n) {
     const uint8_t *p = data;
     while (n) {
+        if (st->long_input && n > STRIPE - st->buffered) {
+            if (st->buffered) { /* complete the buffered stripe: more bytes follow it */
+                size_t fill = STRIPE - st->buffered;
+                memcpy(st->buf + st->buffered, p, fill);
+                st->total += fill;
+                p += fill;
+                n -= fill;
+                take_stripe(st, st->buf);
+                memcpy(st->last, st->buf, STRIPE);
+                st->buffered = 0;
+            }
+            size_t used = take_direct(st, p, n);
+            p += used;
+            n -= used;
+        }
         size_t take = sizeof(st->buf) - st->buffered;
         if (take > n) take = n;
         memcpy(st->buf + st->buffered, p, take);

@@ -355,6 +355,18 @@ def test_the_dedup_digest_is_xxh3_128_however_the_bytes_are_cut(
     assert digest.digest() == expected
 
 
+def test_the_dedup_digest_streams_long_inputs_in_pieces_of_any_size() -> None:
+    """Pieces at, under and over a stripe (64 bytes) and a block: stripes are taken from the
+    caller's bytes where whole ones are there, through the buffer elsewhere."""
+    xxhash = pytest.importorskip("xxhash")
+    data = np.random.default_rng(1).integers(0, 256, 100_003, dtype=np.uint8).tobytes()
+    for step in (1, 63, 64, 65, 200, 1000, 1024, 4097, 65_536):
+        digest = _native.Digest()
+        for start in range(0, len(data), step):
+            digest.update(data[start : start + step])
+        assert digest.digest() == xxhash.xxh3_128_digest(data), step
+
+
 def test_the_dedup_digest_of_long_inputs() -> None:
     xxhash = pytest.importorskip("xxhash")
     data = np.random.default_rng(0).integers(0, 256, 300_000, dtype=np.uint8).tobytes()
