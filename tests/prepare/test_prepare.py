@@ -327,7 +327,12 @@ def test_a_saved_tokenizer_encodes_before_its_file_is_checked(
     if layout == "compact":
         data = json.dumps(json.loads(data)).encode()
     early: list[tuple[Tokenizer, object]] = []
-    loaded = _load(data, str(path), lambda tok: early.append((tok, tok.merges)))
+
+    def take(tok: Tokenizer) -> None:
+        early.append((tok, tok.merges))
+        assert tok.checksum != tokenizer.checksum  # no merges yet: another content
+
+    loaded = _load(data, str(path), take)
     assert loaded == tokenizer and loaded.merges == tokenizer.merges
     assert loaded.checksum == tokenizer.checksum
     if layout == "saved":

@@ -89,6 +89,7 @@ class Tokenizer:
         if self._merges is not None:
             raise InvalidArgumentError("this tokenizer has its merges already")
         self._merges = merges
+        self.__dict__.pop("checksum", None)  # a checksum taken before covered no merges
 
     def _build_engine(self, engine: EngineName) -> _Engine:
         if engine == "reference":
