@@ -9,25 +9,23 @@ import lmio
 from lmio import errors
 
 
-def test_import_does_not_load_heavy_modules() -> None:
-    code = (
-        "import sys, lmio, lmio.cli, lmio.errors; "
-        "heavy = [m for m in ('torch', 'pyspark', 's3fs', 'pyarrow', 'pandas') if m in sys.modules]; "
-        "print(','.join(heavy))"
-    )
+def _loaded_after(statement: str, condition: str) -> list[str]:
+    """The modules `m` in sys.modules for which `condition` holds, after `statement` in a
+    fresh interpreter."""
+    code = f"import sys; {statement}; print(','.join(m for m in sys.modules if {condition}))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == ""
+    return [name for name in out.stdout.strip().split(",") if name]
+
+
+def test_import_does_not_load_heavy_modules() -> None:
+    heavy = "m in ('torch', 'pyspark', 's3fs', 'pyarrow', 'pandas')"
+    assert _loaded_after("import lmio, lmio.cli, lmio.errors", heavy) == []
 
 
 def test_the_c_core_binding_imports_no_tokenizer_code() -> None:
     """Storage and loading hash with the C core; they need none of the tokenizer's modules."""
-    code = (
-        "import sys, lmio.tokenizer._native; "
-        "print(','.join(m for m in sys.modules if m.startswith('lmio.tokenizer._') "
-        "and m != 'lmio.tokenizer._native'))"
-    )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == ""
+    tokenizer_code = "m.startswith('lmio.tokenizer._') and m != 'lmio.tokenizer._native'"
+    assert _loaded_after("import lmio.tokenizer._native", tokenizer_code) == []
     import lmio.tokenizer
 
     assert set(lmio.tokenizer.__all__) <= set(dir(lmio.tokenizer))

@@ -305,7 +305,7 @@ def test_the_runs_quick_look_at_a_tokenizer_file_reads_what_parsing_reads(
             data[data.index(b'"tokens": [') : data.index(b'"merges"')], b'"tokens": [],\n  '
         )
         assert json.loads(data) == body
-    look = _quick_look(data)
+    look = _quick_look(data, _line_fields(data))
     assert (_line_fields(data) is not None) == (layout in ("saved", "no tokens"))
     assert look["n_tokens"] == len(body["tokens"])
     for field in ("checksum", "special_tokens", "pattern", "name", "version", "format"):
@@ -319,7 +319,7 @@ def test_a_saved_tokenizer_encodes_before_its_file_is_checked(
     """In save's layout the run gets a tokenizer from the tokens line first (its merges not
     yet read, nothing checked); the checked tokenizer is that same object, merges and all.
     Other layouts are checked before anything is handed out."""
-    from lmio.prepare._tokenizers import _load
+    from lmio.prepare._tokenizers import _line_fields, _load
 
     path = tmp_path / "tok.json"
     tokenizer.save(path)
@@ -332,7 +332,7 @@ def test_a_saved_tokenizer_encodes_before_its_file_is_checked(
         early.append((tok, tok.merges))
         assert tok.checksum != tokenizer.checksum  # no merges yet: another content
 
-    loaded = _load(data, str(path), take)
+    loaded = _load(data, _line_fields(data), str(path), take)
     assert loaded == tokenizer and loaded.merges == tokenizer.merges
     assert loaded.checksum == tokenizer.checksum
     if layout == "saved":

@@ -85,7 +85,8 @@ class TokenizerSource:
             )
         data = read_bytes(tokenizer)
         try:
-            look = _quick_look(data)
+            fields = _line_fields(data)
+            look = _quick_look(data, fields)
             checksum = str(look["checksum"])
             specials = {str(k): int(v) for k, v in look["special_tokens"].items()}
             vocab_size = max(look["n_tokens"] - 1, *specials.values(), -1) + 1
@@ -102,7 +103,7 @@ class TokenizerSource:
             collecting = gc.isenabled()
             gc.disable()
             try:
-                loaded = _load(data, path, early)
+                loaded = _load(data, fields, path, early)
             finally:
                 if collecting:
                     gc.enable()
@@ -201,11 +202,11 @@ class TokenizerSource:
             self._loading.exception()
 
 
-def _quick_look(data: bytes) -> dict[str, Any]:
+def _quick_look(data: bytes, fields: dict[str, bytes] | None) -> dict[str, Any]:
     """The fields of a tokenizer file, with its number of tokens as "n_tokens"; the long lists
-    are skipped when the file has `Tokenizer.save`'s layout (the run starts sooner; loading
-    parses and checks everything, and `_check` compares)."""
-    fields = _line_fields(data)
+    are skipped when the file has `Tokenizer.save`'s layout, whose `fields` (`_line_fields`)
+    are given (the run starts sooner; loading parses and checks everything, and `_check`
+    compares)."""
     if fields is None:
         body = json.loads(data)
         return {**body, "n_tokens": len(body["tokens"])}
@@ -217,11 +218,12 @@ def _quick_look(data: bytes) -> dict[str, Any]:
     return look
 
 
-def _load(data: bytes, path: str, early: Callable[[Tokenizer], None]) -> Tokenizer:
-    """The tokenizer of a file, checked. A file in save's layout gives `early` a tokenizer to
-    encode with first, built from the tokens line before the merges are read and the
-    checksum is checked; the checked tokenizer is then that same object."""
-    fields = _line_fields(data)
+def _load(
+    data: bytes, fields: dict[str, bytes] | None, path: str, early: Callable[[Tokenizer], None]
+) -> Tokenizer:
+    """The tokenizer of a file, checked. A file in save's layout (its `fields` given) gives
+    `early` a tokenizer to encode with first, built from the tokens line before the merges
+    are read and the checksum is checked; the checked tokenizer is then that same object."""
     try:
         if fields is None:
             raise ValueError("not save's layout")
